@@ -1,0 +1,194 @@
+"""Checkpoints in the Hugging Face layout: `config.json`, `generation_config.json` and
+safetensors weights (one file, or shards with an index), named as DeepSeek's official
+checkpoints and transformers' `DeepseekV3ForCausalLM` expect.
+
+Every native <-> HF name pair comes from the two tables below; nothing else renames keys.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Iterator
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from nanoseek.config import ModelConfig
+from nanoseek.model.rope import RotaryEmbedding
+
+WEIGHTS_NAME = "model.safetensors"
+INDEX_NAME = "model.safetensors.index.json"
+
+# Native key (regex) -> HF key. {layer} is the decoder index; MTP module k sits at index
+# num_hidden_layers + k, with its block's keys directly under it (official layout).
+KEY_TABLE: list[tuple[str, str]] = [
+    (r"embed_tokens\.weight", "model.embed_tokens.weight"),
+    (r"norm\.weight", "model.norm.weight"),
+    (r"lm_head\.weight", "lm_head.weight"),
+    (r"layers\.(?P<layer>\d+)\.(?P<rest>.+)", "model.layers.{layer}.{rest}"),
+    (r"mtp\.(?P<mtp>\d+)\.block\.(?P<rest>.+)", "model.layers.{layer}.{rest}"),
+    (r"mtp\.(?P<mtp>\d+)\.(?P<rest>.+)", "model.layers.{layer}.{rest}"),
+]
+
+# Our routed experts are 3D tensors [E, out, in]; on disk each expert has its own matrices.
+# Fused native suffix -> (per-expert HF suffix, which half of the `out` rows; None = all).
+EXPERT_TABLE: dict[str, list[tuple[str, int | None]]] = {
+    "experts.gate_up_proj": [("gate_proj.weight", 0), ("up_proj.weight", 1)],
+    "experts.down_proj": [("down_proj.weight", None)],
+}
+
+# Official MTP layers also store copies of the shared embedding and head: written for other
+# runtimes (vLLM's MTP loader reads them), skipped on load since ours share the main ones.
+MTP_SHARED_COPIES = {"embed_tokens.weight": "embed_tokens.weight", "shared_head.head.weight": "lm_head.weight"}
+
+
+def hf_key(native: str, num_hidden_layers: int) -> str:
+    for pattern, template in KEY_TABLE:
+        m = re.fullmatch(pattern, native)
+        if m:
+            groups = m.groupdict()
+            if "mtp" in groups:
+                groups["layer"] = str(num_hidden_layers + int(groups.pop("mtp")))
+            return template.format(**groups)
+    raise KeyError(f"no HF name for parameter {native!r}: add it to KEY_TABLE")
+
+
+def hf_parts(native: str, shape: torch.Size, num_hidden_layers: int) -> Iterator[tuple[str, tuple]]:
+    """(HF key, index into the native tensor) for every HF tensor the native tensor maps to."""
+    key = hf_key(native, num_hidden_layers)
+    for suffix, parts in EXPERT_TABLE.items():
+        if key.endswith(suffix):
+            prefix = key[: -len(suffix)] + "experts"
+            for expert in range(shape[0]):
+                for hf_suffix, half in parts:
+                    rows = slice(None) if half is None else slice(half * shape[1] // 2, (half + 1) * shape[1] // 2)
+                    yield f"{prefix}.{expert}.{hf_suffix}", (expert, rows)
+            return
+    yield key, ()
+
+
+def to_hf_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    cfg: ModelConfig = model.config
+    out = {}
+    for name, tensor in model.state_dict().items():
+        for key, index in hf_parts(name, tensor.shape, cfg.num_hidden_layers):
+            out[key] = tensor[index].contiguous()
+    if len(model.mtp):
+        for k in range(len(model.mtp)):
+            for copy_suffix, shared in MTP_SHARED_COPIES.items():
+                out[f"model.layers.{cfg.num_hidden_layers + k}.{copy_suffix}"] = out[hf_key(shared, 0)].clone()
+    return out
+
+
+# ---- save -------------------------------------------------------------------------------
+
+
+def save_pretrained(model: torch.nn.Module, path: Path, max_shard_bytes: int = 4 << 30) -> None:
+    """Write config.json, generation_config.json and the weights (sharded past max_shard_bytes)."""
+    path.mkdir(parents=True, exist_ok=True)
+    cfg: ModelConfig = model.config
+    (path / "config.json").write_text(json.dumps(cfg.to_hf_dict(), indent=2) + "\n")
+    generation = {"bos_token_id": cfg.bos_token_id, "eos_token_id": cfg.eos_token_id, "do_sample": True,
+                  "temperature": 0.6, "top_p": 0.95}  # DeepSeek-R1's recommended sampling
+    (path / "generation_config.json").write_text(json.dumps(generation, indent=2) + "\n")
+    shards = _split_shards(to_hf_state_dict(model), max_shard_bytes)
+    for stale in [path / WEIGHTS_NAME, path / INDEX_NAME, *path.glob("model-*-of-*.safetensors")]:
+        stale.unlink(missing_ok=True)
+    if len(shards) == 1:
+        save_file(shards[0], path / WEIGHTS_NAME, metadata={"format": "pt"})
+        return
+    weight_map = {}
+    for i, shard in enumerate(shards, start=1):
+        name = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
+        save_file(shard, path / name, metadata={"format": "pt"})
+        weight_map.update(dict.fromkeys(shard, name))
+    total = sum(t.numel() * t.element_size() for s in shards for t in s.values())
+    index = {"metadata": {"total_size": total}, "weight_map": weight_map}
+    (path / INDEX_NAME).write_text(json.dumps(index, indent=2) + "\n")
+
+
+def _split_shards(tensors: dict[str, torch.Tensor], max_bytes: int) -> list[dict[str, torch.Tensor]]:
+    shards, size = [{}], 0
+    for key, t in tensors.items():
+        nbytes = t.numel() * t.element_size()
+        if shards[-1] and size + nbytes > max_bytes:
+            shards.append({})
+            size = 0
+        shards[-1][key] = t
+        size += nbytes
+    return shards
+
+
+# ---- load -------------------------------------------------------------------------------
+
+
+def load_config(path: Path) -> ModelConfig:
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{path} is not a checkpoint directory: no config.json")
+    return ModelConfig.from_hf_dict(json.loads(config_file.read_text()))
+
+
+def load_pretrained(cls, path: Path, device: str | torch.device = "cpu"):
+    """Build the model on the meta device, then assign the checkpoint's tensors (no double init)."""
+    cfg = load_config(path)
+    with torch.device("meta"):
+        model = cls(cfg)
+    files = _weight_files(path)
+    native = _native_state_dict(model, files)
+    model.load_state_dict(native, assign=True)
+    _materialise_buffers(model, cfg)
+    return model.to(device)
+
+
+def _weight_files(path: Path) -> dict[str, Path]:
+    """HF key -> file holding it."""
+    if (path / INDEX_NAME).is_file():
+        weight_map = json.loads((path / INDEX_NAME).read_text())["weight_map"]
+        return {key: path / name for key, name in weight_map.items()}
+    if (path / WEIGHTS_NAME).is_file():
+        with safe_open(path / WEIGHTS_NAME, framework="pt") as f:
+            return dict.fromkeys(f.keys(), path / WEIGHTS_NAME)
+    raise FileNotFoundError(f"no {WEIGHTS_NAME} or {INDEX_NAME} in {path} (only safetensors are loaded)")
+
+
+def _native_state_dict(model: torch.nn.Module, files: dict[str, Path]) -> dict[str, torch.Tensor]:
+    cfg: ModelConfig = model.config
+    expected = {
+        name: (t.shape, t.dtype, list(hf_parts(name, t.shape, cfg.num_hidden_layers)))
+        for name, t in model.state_dict().items()
+    }
+    wanted = {key for _, _, parts in expected.values() for key, _ in parts}
+    optional = {f"model.layers.{cfg.num_hidden_layers + k}.{s}" for k in range(len(model.mtp)) for s in MTP_SHARED_COPIES}
+    missing = sorted(wanted - files.keys())
+    extra = sorted(files.keys() - wanted - optional)
+    if missing or extra:
+        raise ValueError(f"checkpoint does not match the config: missing {_few(missing)}; unexpected {_few(extra)}")
+    handles = {p: safe_open(p, framework="pt") for p in set(files.values())}
+    native = {}
+    for name, (shape, dtype, parts) in expected.items():
+        tensor = torch.empty(shape, dtype=dtype)
+        for key, index in parts:
+            piece = handles[files[key]].get_tensor(key)
+            if piece.shape != tensor[index].shape:
+                raise ValueError(f"tensor {key} has shape {tuple(piece.shape)}, expected {tuple(tensor[index].shape)}")
+            tensor[index] = piece.to(dtype)
+        native[name] = tensor
+    return native
+
+
+def _materialise_buffers(model: torch.nn.Module, cfg: ModelConfig) -> None:
+    """Non-persistent buffers (RoPE tables, load counters) are not in the file: build them."""
+    model.rotary = RotaryEmbedding(cfg)
+    for moe in model.moe_layers():
+        moe.register_buffer("expert_load", torch.zeros(cfg.n_routed_experts), persistent=False)
+
+
+def _few(names: list[str], n: int = 5) -> str:
+    if not names:
+        return "none"
+    more = f" and {len(names) - n} more" if len(names) > n else ""
+    return ", ".join(names[:n]) + more
