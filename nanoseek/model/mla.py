@@ -96,10 +96,12 @@ class MultiHeadLatentAttention(nn.Module):
         q = torch.cat([q_nope, q_rope], dim=-1).transpose(1, 2)  # [B, H, T, N + R]
         k_rope = k_rope.unsqueeze(2).expand(-1, -1, h, -1)
         k = torch.cat([k_nope, k_rope], dim=-1).transpose(1, 2)  # [B, H, S, N + R]
-        out = F.scaled_dot_product_attention(
-            q, k, v.transpose(1, 2), attn_mask=mask, is_causal=mask is None, scale=self.scale
-        )  # [B, H, T, V]
-        return out.transpose(1, 2)
+        # PyTorch's fused CPU attention needs V as wide as Q and K, else it falls back to a
+        # much slower (8x at the reference config) unfused path: pad V, drop the padding after.
+        pad = q.shape[-1] - self.v_dim
+        v = F.pad(v, (0, pad)).transpose(1, 2)  # [B, H, S, N + R]
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None, scale=self.scale)
+        return out[..., : self.v_dim].transpose(1, 2)  # [B, T, H, V]
 
     def _attend_absorbed(self, q_nope, q_rope, c_kv, k_rope, mask) -> torch.Tensor:
         w = self.kv_b_proj.weight.unflatten(0, (self.n_heads, self.nope_dim + self.v_dim))  # [H, N + V, C]
@@ -107,7 +109,9 @@ class MultiHeadLatentAttention(nn.Module):
         q_latent = torch.einsum("bthn,hnc->bhtc", q_nope, w_uk)  # query in latent space
         q = torch.cat([q_latent, q_rope.transpose(1, 2)], dim=-1)  # [B, H, T, C + R]
         k = torch.cat([c_kv, k_rope], dim=-1).unsqueeze(1)  # [B, 1, S, C + R]: one "head" for all
+        # The values are the latents c_kv, the first C columns of k: attend with v = k (same width
+        # as q, which the fused kernel wants) and keep the first C columns of the output.
         out = F.scaled_dot_product_attention(
-            q, k, c_kv.unsqueeze(1), attn_mask=mask, is_causal=mask is None, scale=self.scale, enable_gqa=True
-        )  # [B, H, T, C]
+            q, k, k, attn_mask=mask, is_causal=mask is None, scale=self.scale, enable_gqa=True
+        )[..., : self.kv_lora_rank]  # [B, H, T, C]
         return torch.einsum("bhtc,hvc->bthv", out, w_uv)  # [B, T, H, V]

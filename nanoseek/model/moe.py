@@ -48,29 +48,60 @@ class Router(nn.Module):
         return grouped.masked_fill(~group_mask.unsqueeze(-1), float("-inf")).flatten(1)
 
 
-class _GroupedMatmul(torch.autograd.Function):
-    """y[rows of expert e] = x[rows of expert e] @ w[e].T, all experts in one kernel.
+# Grouped matmul: y[rows of expert e] = x[rows of expert e] @ w[e].T for all experts in one call.
+# torch._grouped_mm runs on CPU in torch 2.13 but has no CPU autograd formula, and its shape
+# function insists on bf16 (a CUDA assumption) which breaks torch.compile; wrapping it as our own
+# custom op gives it both. Its operands must be dense, hence the `.contiguous()` on gradients.
 
-    torch._grouped_mm has no CPU autograd formula in torch 2.13, so we give it one; its inputs
-    must be dense (hence `.contiguous()` on incoming gradients, which may be broadcast views)."""
+
+@torch.library.custom_op("nanoseek::grouped_mm", mutates_args=())
+def grouped_matmul(x: torch.Tensor, w: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    """x [M, in] sorted by expert, w [E, out, in], offsets [E] = cumulative rows -> [M, out]."""
+    return torch._grouped_mm(x.contiguous(), w.transpose(-2, -1), offs=offsets)
+
+
+@torch.library.custom_op("nanoseek::grouped_mm_weight_grad", mutates_args=())
+def _grouped_weight_grad(grad: torch.Tensor, x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    """grad [M, out], x [M, in] -> per-expert grad.T @ x, [E, out, in]."""
+    return torch._grouped_mm(grad.contiguous().t(), x.contiguous(), offs=offsets)
+
+
+@grouped_matmul.register_fake
+def _(x, w, offsets):
+    return x.new_empty(x.shape[0], w.shape[1])
+
+
+@_grouped_weight_grad.register_fake
+def _(grad, x, offsets):
+    return grad.new_empty(offsets.shape[0], grad.shape[1], x.shape[1])
+
+
+def _grouped_setup(ctx, inputs, output) -> None:
+    ctx.save_for_backward(*inputs)
+
+
+def _grouped_backward(ctx, grad):
+    x, w, offsets = ctx.saved_tensors
+    grad_x = grouped_matmul(grad, w.transpose(-2, -1), offsets)  # grad @ w[e]
+    return grad_x, _grouped_weight_grad(grad, x, offsets), None
+
+
+grouped_matmul.register_autograd(_grouped_backward, setup_context=_grouped_setup)
+
+
+class _PermuteRows(torch.autograd.Function):
+    """y[perm] with a gather for the gradient too (g[inverse]): autograd's default backward of
+    indexing is a scatter-add, several times slower on CPU, and a permutation never collides."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, w: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(x, w, offsets)
-        return torch._grouped_mm(x, w.transpose(-2, -1), offs=offsets)  # [M, in] x [E, in, out]
+    def forward(ctx, y: torch.Tensor, perm: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(inverse)
+        return y[perm]
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        x, w, offsets = ctx.saved_tensors
-        grad = grad.contiguous()
-        grad_x = torch._grouped_mm(grad, w, offs=offsets) if ctx.needs_input_grad[0] else None
-        grad_w = torch._grouped_mm(grad.t(), x, offs=offsets) if ctx.needs_input_grad[1] else None
-        return grad_x, grad_w, None
-
-
-def grouped_matmul(x: torch.Tensor, w: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-    """x [M, in] sorted by expert, w [E, out, in], offsets [E] = cumulative rows -> [M, out]."""
-    return _GroupedMatmul.apply(x, w, offsets)
+        (inverse,) = ctx.saved_tensors
+        return grad[inverse], None, None
 
 
 class RoutedExperts(nn.Module):
@@ -86,18 +117,19 @@ class RoutedExperts(nn.Module):
         """x [N, D], weights/idx [N, K] -> sum over the K chosen experts of weight * expert(x), [N, D].
 
         Dispatch by sorting: the N*K (token, expert) pairs are ordered by expert so each expert's
-        tokens are one contiguous block, computed together, then added back to their tokens."""
+        tokens are one contiguous block, computed together, then put back in pair order."""
         n, k = idx.shape
-        flat_idx = idx.flatten()  # [N*K]
-        order = flat_idx.argsort(stable=True)
-        token = order // k  # token of each sorted pair
+        flat_idx = idx.flatten()  # [N*K], pair p = (token p // K, slot p % K)
+        order = flat_idx.argsort(stable=True)  # sorted position -> pair
+        inverse = order.argsort()  # pair -> sorted position
         counts = torch.bincount(flat_idx, minlength=self.gate_up_proj.shape[0])
         offsets = counts.cumsum(0).to(torch.int32)
-        h = grouped_matmul(x[token], self.gate_up_proj, offsets)  # [N*K, 2I]
+        pairs = x.unsqueeze(1).expand(n, k, -1).reshape(n * k, -1)  # [N*K, D], pair order
+        h = grouped_matmul(_PermuteRows.apply(pairs, order, inverse), self.gate_up_proj, offsets)  # [N*K, 2I]
         gate, up = h.chunk(2, dim=-1)
-        y = grouped_matmul(F.silu(gate) * up, self.down_proj, offsets)  # [N*K, D]
-        y = y * weights.flatten()[order, None].to(y.dtype)
-        return torch.zeros_like(x).index_add_(0, token, y)
+        y = grouped_matmul(F.silu(gate) * up, self.down_proj, offsets)  # [N*K, D], sorted
+        y = _PermuteRows.apply(y, inverse, order).view(n, k, -1)  # [N, K, D]
+        return torch.einsum("nkd,nk->nd", y, weights.to(y.dtype))
 
 
 class MoE(nn.Module):
