@@ -5,9 +5,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test bench clean
+.PHONY: setup browser test bench clean
 
 setup: $(STAMP)
+
+# The web-chat tests drive Debian's Chromium (Playwright's own browser download cannot work
+# offline); CJK fonts so Chinese renders. Skipped with a note where apt is not available.
+browser:
+	@test -x /usr/bin/chromium || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		chromium fonts-noto-cjk >/dev/null; } || echo "note: chromium not installed; the web-chat tests will skip"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -17,7 +24,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	@touch $(STAMP)
 
-test: setup
+test: setup browser
 	$(PY) -m pytest
 
 bench: setup

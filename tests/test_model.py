@@ -238,3 +238,12 @@ def test_bad_config_values_name_the_field(field, value, words):
 def test_unknown_preset_lists_the_choices():
     with pytest.raises(ValueError, match=r"unknown preset 'huge'; choose one of \['reference', 'speedrun', 'tiny'\]"):
         preset("huge")
+
+
+def test_batch_without_targets_gives_zero_loss_not_nan():
+    model = _model().train()
+    ids = torch.randint(0, 512, (2, 8))
+    out = model(ids, labels=torch.full((2, 8), -100))
+    assert out.ce.item() == 0.0 and out.mtp.item() == 0.0
+    out.loss.backward()  # and the gradient is finite
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)

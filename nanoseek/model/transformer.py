@@ -34,6 +34,13 @@ class LossOutput:
     balance: torch.Tensor  # sequence-wise balance loss, mean over MoE layers (0 when not training)
 
 
+def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean over the labelled tokens; 0 (not 0/0 = NaN) when a batch has none, e.g. an SFT row
+    or an MTP depth whose targets all fall on prompt tokens."""
+    total = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE_INDEX, reduction="sum")
+    return total / (labels != IGNORE_INDEX).sum().clamp(min=1)
+
+
 class Transformer(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -111,7 +118,7 @@ class Transformer(nn.Module):
         return h, self.lm_head(module.shared_head.norm(h)).float()
 
     def _loss(self, h, balance, input_ids, labels, positions) -> LossOutput:
-        ce = F.cross_entropy(self.logits(h).flatten(0, 1), labels.flatten(), ignore_index=IGNORE_INDEX)
+        ce = _cross_entropy(self.logits(h), labels)
         positions = self._positions(input_ids, positions)
         mtp_losses = []
         for k, module in enumerate(self.mtp, start=1):
@@ -122,7 +129,7 @@ class Transformer(nn.Module):
             if layer_balance is not None:
                 balance.append(layer_balance)
             logits = self.lm_head(module.shared_head.norm(h)).float()
-            mtp_losses.append(F.cross_entropy(logits.flatten(0, 1), labels[:, k:].flatten(), ignore_index=IGNORE_INDEX))
+            mtp_losses.append(_cross_entropy(logits, labels[:, k:]))
         zero = ce.new_zeros(())
         mtp = torch.stack(mtp_losses).mean() if mtp_losses else zero
         bal = torch.stack(balance).mean() if balance else zero

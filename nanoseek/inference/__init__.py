@@ -1,0 +1,13 @@
+"""Serving the model: MLA latent cache, continuous batching, sampling, MTP speculation, text.
+
+    from nanoseek.inference import Engine, SamplingParams
+    engine = Engine(model, max_slots=32, speculative=True, compile=True)
+    completions = engine.generate([prompt_ids, ...], SamplingParams(temperature=0.6, top_p=0.95))
+"""
+
+from nanoseek.inference.engine import AsyncEngine, Completion, Engine, TokenDelta
+from nanoseek.inference.sampling import SamplingParams
+from nanoseek.inference.text import IncrementalDetokenizer, Split, TextStream, ThinkSplitter
+
+__all__ = ["AsyncEngine", "Completion", "Engine", "IncrementalDetokenizer", "SamplingParams", "Split",
+           "TextStream", "ThinkSplitter", "TokenDelta"]

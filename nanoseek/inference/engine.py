@@ -1,0 +1,459 @@
+"""The inference engine: token ids in, token ids out, many requests sharing every step.
+
+    Engine          synchronous core: add_request / step / cancel, and generate() for batches
+                    (GRPO rollouts, evaluation)
+    AsyncEngine     a background thread stepping an Engine; thread-safe submit / cancel and an
+                    asyncio stream() for a server with many concurrent clients
+
+Scheduling (continuous batching): a request takes a free cache slot, its prompt is prefilled in
+chunks of at most `prefill_chunk` tokens per step (so a long prompt never stalls the requests
+already decoding for long), then it joins the batch that decodes one token (or verifies one
+draft) per step. Requests join and leave between steps; nobody's cache is ever recomputed.
+
+With `speculative=True` every decode step feeds [last token, MTP draft] to the main model,
+which checks the draft and yields one or two tokens; the MTP module drafts the next one from
+the main model's hidden states (V3's self-speculative decoding). A draft is accepted when it
+equals the token the request's own sampling picks at that position, so outputs are exactly
+those of plain decoding, for greedy and (thanks to counter-based seeds) seeded sampling alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import queue
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import AsyncIterator, Callable, Literal
+
+import torch
+
+from nanoseek.inference.cache import LatentCachePool, latent_width, mha_width
+from nanoseek.inference.sampling import SamplingParams, sample, token_uniform
+from nanoseek.inference.step import ModelRunner
+from nanoseek.model.transformer import Transformer
+
+FinishReason = Literal["stop", "length", "cancelled"]
+
+
+@dataclass
+class TokenDelta:
+    """What one step added to one request (streamed); `finish_reason` is set on its last delta."""
+
+    request_id: int
+    token_ids: list[int]
+    logprobs: list[float] | None = None
+    finish_reason: FinishReason | None = None
+
+
+@dataclass
+class Completion:
+    """A finished request."""
+
+    request_id: int
+    prompt_token_ids: list[int]
+    token_ids: list[int]  # generated tokens; a stop token that ended the request is included
+    finish_reason: FinishReason
+    logprobs: list[float] | None = None  # per generated token, if SamplingParams.logprobs
+    num_draft_tokens: int = 0  # speculative drafts proposed ...
+    num_accepted_tokens: int = 0  # ... and accepted
+
+
+@dataclass
+class _Request:
+    id: int
+    prompt: list[int]
+    params: SamplingParams
+    stops: frozenset[int]
+    seed: int
+    on_token: Callable[[TokenDelta], None] | None
+    slot: int = -1
+    prefilled: int = 0  # prompt tokens already in the cache
+    output: list[int] = field(default_factory=list)
+    logprobs: list[float] | None = None
+    draft: int = -1  # MTP's guess for the token after output[-1]
+    drafted: int = 0
+    accepted: int = 0
+    finish_reason: FinishReason | None = None
+
+    @property
+    def position(self) -> int:
+        """Position of output[-1], the next token to feed (not yet in the cache)."""
+        return len(self.prompt) + len(self.output) - 1
+
+    def completion(self) -> Completion:
+        return Completion(self.id, self.prompt, self.output, self.finish_reason, self.logprobs,
+                          self.drafted, self.accepted)
+
+
+class Engine:
+    """Continuous-batching engine over a preallocated MLA latent cache (not thread-safe: see AsyncEngine).
+
+    model: a Transformer (put in eval mode here). max_slots: concurrent requests. max_len: tokens
+    per request, prompt included (default: the model's max_position_embeddings).
+    compile: False, True or a torch.compile mode for the decode step. speculative: MTP drafts."""
+
+    def __init__(
+        self,
+        model: Transformer,
+        *,
+        max_slots: int = 32,
+        max_len: int | None = None,
+        prefill_chunk: int = 256,
+        speculative: bool = False,
+        compile: bool | str = False,
+        absorb_prefill: bool = False,
+    ) -> None:
+        cfg = model.config
+        if speculative and cfg.num_nextn_predict_layers < 1:
+            raise ValueError("speculative=True needs an MTP module (config.num_nextn_predict_layers >= 1)")
+        self.model = model.eval()
+        self.config = cfg
+        self.max_len = max_len or cfg.max_position_embeddings
+        if self.max_len > cfg.max_position_embeddings:
+            raise ValueError(f"max_len must be <= max_position_embeddings={cfg.max_position_embeddings}, "
+                             f"got {self.max_len}")
+        self.prefill_chunk = prefill_chunk
+        self.speculative = speculative
+        dtype = next(model.parameters()).dtype
+        self.pool = LatentCachePool(cfg, max_slots, self.max_len, with_mtp=speculative, dtype=dtype)
+        self.runner = ModelRunner(model, self.pool, compile=compile, absorb_prefill=absorb_prefill)
+        self.counts = torch.zeros(max_slots, cfg.vocab_size)  # generated-token counts (penalties)
+        self._ids = itertools.count()
+        self._generator = torch.Generator()
+        self.waiting: list[_Request] = []
+        self.prefilling: list[_Request] = []
+        self.decoding: list[_Request] = []
+        self._deltas: list[TokenDelta] = []  # produced since the last step() returned
+        self._awaited: dict[int, Completion | None] = {}  # ids generate() waits for -> result
+        self.stats = {"steps": 0, "decode_steps": 0, "generated": 0, "drafted": 0, "accepted": 0}
+
+    # ---- requests ---------------------------------------------------------------------------
+
+    def add_request(
+        self,
+        prompt_ids: list[int],
+        params: SamplingParams | None = None,
+        on_token: Callable[[TokenDelta], None] | None = None,
+        request_id: int | None = None,
+    ) -> int:
+        """Queue a prompt; returns its id. `on_token` gets every TokenDelta (on the stepping thread)."""
+        params = params or SamplingParams()
+        self.validate(prompt_ids, params)
+        prompt = [int(t) for t in prompt_ids]
+        stops = params.stop_token_ids
+        if stops is None:
+            stops = () if self.config.eos_token_id is None else (self.config.eos_token_id,)
+        seed = params.seed if params.seed is not None else random.getrandbits(63)
+        rid = next(self._ids) if request_id is None else request_id
+        req = _Request(rid, prompt, params, frozenset(stops), seed, on_token,
+                       logprobs=[] if params.logprobs else None)
+        self.waiting.append(req)
+        return rid
+
+    def validate(self, prompt_ids: list[int], params: SamplingParams) -> None:
+        """Raise ValueError (naming what is wrong) for a request this engine cannot run."""
+        params.validate(self.config.vocab_size)
+        if not prompt_ids or len(prompt_ids) >= self.max_len:
+            raise ValueError(f"prompt must have 1 to {self.max_len - 1} tokens, got {len(prompt_ids)}")
+        if not all(0 <= int(t) < self.config.vocab_size for t in prompt_ids):
+            raise ValueError(f"prompt token ids must be in [0, {self.config.vocab_size})")
+
+    def cancel(self, request_id: int) -> bool:
+        """Finish a request now with reason "cancelled" and free its slot; False if unknown/finished."""
+        for group in (self.waiting, self.prefilling, self.decoding):
+            for req in group:
+                if req.id == request_id:
+                    group.remove(req)
+                    self._finish(req, "cancelled", [])
+                    return True
+        return False
+
+    def has_unfinished(self) -> bool:
+        return bool(self.waiting or self.prefilling or self.decoding)
+
+    @property
+    def free_slots(self) -> int:
+        return self.pool.free_slots
+
+    # ---- batch API (GRPO rollouts, eval) ------------------------------------------------------
+
+    def generate(self, prompts: list[list[int]], params: SamplingParams | list[SamplingParams] | None = None,
+                 on_token: Callable[[TokenDelta], None] | None = None) -> list[Completion]:
+        """Run prompts to completion (sharing the batch with anything already queued) -> Completions
+        in prompt order. With SamplingParams(logprobs=True) each has the sampled tokens' log-probs."""
+        if not isinstance(params, list):
+            params = [params or SamplingParams()] * len(prompts)
+        ids = [self.add_request(prompt, p, on_token) for prompt, p in zip(prompts, params, strict=True)]
+        self._awaited.update(dict.fromkeys(ids))
+        while any(self._awaited[i] is None for i in ids):
+            self.step()
+        return [self._awaited.pop(i) for i in ids]
+
+    # ---- the step loop ------------------------------------------------------------------------
+
+    def step(self) -> list[TokenDelta]:
+        """One scheduler iteration: admit, prefill up to one chunk budget, decode everyone once.
+        Returns the step's TokenDeltas (also passed to each request's on_token)."""
+        self._admit()
+        self._prefill()
+        if self.decoding:
+            self._decode_speculative() if self.speculative else self._decode()
+        self.stats["steps"] += 1
+        deltas, self._deltas = self._deltas, []  # (deltas of cancels between steps included)
+        return deltas
+
+    def _admit(self) -> None:
+        while self.waiting and self.pool.free_slots:
+            req = self.waiting.pop(0)
+            req.slot = self.pool.allocate()
+            self.counts[req.slot].zero_()
+            self.prefilling.append(req)
+
+    @torch.inference_mode()
+    def _prefill(self) -> None:
+        budget = self.prefill_chunk
+        while self.prefilling and budget > 0:
+            req = self.prefilling[0]
+            start = req.prefilled
+            end = min(len(req.prompt), start + budget)
+            ids = torch.tensor([req.prompt[start:end]])
+            h = self.runner.prefill(ids, start, req.slot)  # [1, T, D]
+            req.prefilled = end
+            budget -= end - start
+            last = end == len(req.prompt)
+            if last:
+                self.prefilling.pop(0)
+                logits = self.model.logits(h[:, -1])  # [1, V]
+                token, logprob = self._sample([req], logits, [0])
+                self._emit(req, [token[0]], None if logprob is None else [logprob[0]])
+                if req.finish_reason is None:
+                    self.decoding.append(req)
+            if self.speculative and req.finish_reason is None:
+                nxt = req.prompt[start + 1 : end + 1] + (req.output[:1] if last else [])
+                mtp_logits = self.runner.prefill_mtp(h, torch.tensor([nxt]), start, req.slot)
+                if last:
+                    req.draft = int(mtp_logits[0, -1].argmax())
+
+    @torch.inference_mode()
+    def _decode(self) -> None:
+        reqs = self.decoding
+        ids = torch.tensor([[r.output[-1]] for r in reqs])
+        positions = torch.tensor([[r.position] for r in reqs])
+        slots = torch.tensor([r.slot for r in reqs])
+        _, logits = self.runner.decode(ids, positions, slots, max(r.position for r in reqs))
+        tokens, logprobs = self._sample(reqs, logits[:, 0], [0] * len(reqs))
+        for i, req in enumerate(list(reqs)):
+            self._emit(req, [tokens[i]], None if logprobs is None else [logprobs[i]])
+        self.stats["decode_steps"] += 1
+
+    @torch.inference_mode()
+    def _decode_speculative(self) -> None:
+        """Verify [last, draft] for every request in one main-model step, then draft again."""
+        reqs = list(self.decoding)
+        n = len(reqs)
+        ids = torch.tensor([[r.output[-1], r.draft] for r in reqs])
+        positions = torch.tensor([[r.position, r.position + 1] for r in reqs])
+        slots = torch.tensor([r.slot for r in reqs])
+        top = max(r.position for r in reqs) + 1
+        h, logits = self.runner.decode(ids, positions, slots, top)  # [n, 2, D], [n, 2, V]
+        # Row 2i: the token after `last`; row 2i+1: the token after the draft, valid if it was right.
+        rows = [r for r in reqs for _ in range(2)]
+        drafts = torch.tensor([r.draft for r in reqs])
+        tokens, logprobs = self._sample(rows, logits.flatten(0, 1), [0, 1] * n, drafts)
+        pairs = torch.tensor(tokens).view(n, 2)
+        accepted = pairs[:, 0] == drafts  # [n]
+        mtp_logits = self.runner.mtp(h, pairs, positions, slots, top)  # [n, 2, V]
+        next_drafts = mtp_logits.argmax(-1).gather(1, accepted.long().unsqueeze(1)).squeeze(1)
+        tokens_l, accepted_l, drafts_l = pairs.tolist(), accepted.tolist(), next_drafts.tolist()
+        lp = None if logprobs is None else [logprobs[2 * i : 2 * i + 2] for i in range(n)]
+        for i, req in enumerate(reqs):
+            new = tokens_l[i] if accepted_l[i] else tokens_l[i][:1]
+            req.drafted += 1
+            req.accepted += int(accepted_l[i])
+            req.draft = drafts_l[i]
+            self._emit(req, new, None if lp is None else lp[i][: len(new)])
+        self.stats["decode_steps"] += 1
+        self.stats["drafted"] += n
+        self.stats["accepted"] += sum(accepted_l)
+
+    # ---- sampling and bookkeeping -------------------------------------------------------------
+
+    def _sample(self, rows: list[_Request], logits: torch.Tensor, ahead: list[int],
+                drafts: torch.Tensor | None = None) -> tuple[list[int], list[float] | None]:
+        """logits [R, V] for rows (a request per row; `ahead` = how many tokens past its last
+        output the row's token lies: 0, or 1 for the token after a draft)."""
+        params = [r.params for r in rows]
+        uniforms = [0.0 if p.greedy else token_uniform(self._generator, r.seed, len(r.output) + a)
+                    for r, p, a in zip(rows, params, ahead)]
+        counts = None
+        if any(p.penalised for p in params):
+            counts = self.counts[torch.tensor([r.slot for r in rows])]
+            if drafts is not None:  # the row after a draft also counts the draft as generated
+                counts[1::2].scatter_add_(1, drafts.unsqueeze(1), torch.ones(len(drafts), 1))
+        want = any(p.logprobs for p in params)
+        tokens, logprobs = sample(logits, params, uniforms, counts, want)
+        return tokens.tolist(), None if logprobs is None else logprobs.tolist()
+
+    def _emit(self, req: _Request, tokens: list[int], logprobs: list[float] | None) -> None:
+        """Append sampled tokens up to the first stop / length limit; finish the request if hit."""
+        if req.finish_reason is not None:  # cancelled by a callback earlier in this step
+            return
+        kept, reason = [], None
+        for t in tokens:
+            kept.append(t)
+            if t in req.stops:
+                reason = "stop"
+            elif len(req.output) + len(kept) >= req.params.max_new_tokens:
+                reason = "length"
+            elif len(req.prompt) + len(req.output) + len(kept) >= self.max_len:
+                reason = "length"  # no room left in the cache to feed this token
+            if reason:
+                break
+        req.output.extend(kept)
+        if req.logprobs is not None and logprobs is not None:
+            req.logprobs.extend(logprobs[: len(kept)])
+        if req.params.penalised:
+            for t in kept:
+                self.counts[req.slot, t] += 1
+        self.stats["generated"] += len(kept)
+        if reason:
+            if req in self.decoding:
+                self.decoding.remove(req)
+            self._finish(req, reason, kept, logprobs)
+        else:
+            self._deliver(req, TokenDelta(req.id, kept, None if req.logprobs is None else logprobs[: len(kept)]))
+
+    def _finish(self, req: _Request, reason: FinishReason, last: list[int], logprobs=None) -> None:
+        req.finish_reason = reason
+        if req.slot >= 0:
+            self.pool.release(req.slot)
+            req.slot = -1
+        lp = None if req.logprobs is None or logprobs is None else logprobs[: len(last)]
+        self._deliver(req, TokenDelta(req.id, last, lp, reason))
+
+    def _deliver(self, req: _Request, delta: TokenDelta) -> None:
+        self._deltas.append(delta)
+        if delta.finish_reason is not None and req.id in self._awaited:
+            self._awaited[req.id] = req.completion()
+        if req.on_token is not None:
+            req.on_token(delta)
+
+    # ---- accounting ----------------------------------------------------------------------------
+
+    def cache_report(self) -> dict:
+        """Cache numbers per token per layer: MLA latents vs an MHA cache of the same heads."""
+        cfg = self.config
+        return {
+            "latent_per_layer": latent_width(cfg),
+            "mha_per_layer": mha_width(cfg),
+            "ratio": latent_width(cfg) / mha_width(cfg),
+            "bytes_per_token": self.pool.bytes_per_token(),
+        }
+
+
+class AsyncEngine:
+    """An Engine stepped by a background thread; submit/cancel from any thread, stream() from asyncio.
+
+    Calls from other threads go through an inbox the stepping thread drains between steps, so
+    the Engine itself is only ever touched by one thread."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._stop = False
+        self._ids = itertools.count()
+        self._id_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, name="nanoseek-engine", daemon=True)
+        self._thread.start()
+
+    def submit(self, prompt_ids: list[int], params: SamplingParams | None = None,
+               on_token: Callable[[TokenDelta], None] | None = None, request_id: int | None = None) -> int:
+        """Queue a request (thread-safe); `on_token` is called on the engine thread. Returns its id."""
+        params = params or SamplingParams()
+        self.engine.validate(prompt_ids, params)  # errors surface in the caller's thread
+        rid = self._new_id() if request_id is None else request_id
+        self._inbox.put(("add", rid, list(prompt_ids), params, on_token))
+        self._wake.set()
+        return rid
+
+    def _new_id(self) -> int:
+        with self._id_lock:
+            return next(self._ids)
+
+    def cancel(self, request_id: int) -> None:
+        """Cancel a request (thread-safe); it finishes with reason "cancelled" and frees its slot."""
+        self._inbox.put(("cancel", request_id))
+        self._wake.set()
+
+    async def stream(self, prompt_ids: list[int], params: SamplingParams | None = None) -> AsyncIterator[TokenDelta]:
+        """Yield TokenDeltas as they come; closing the iterator early (client gone) cancels."""
+        loop = asyncio.get_running_loop()
+        deltas: asyncio.Queue[TokenDelta] = asyncio.Queue()
+        rid = self.submit(prompt_ids, params, lambda d: loop.call_soon_threadsafe(deltas.put_nowait, d))
+        finished = False
+        try:
+            while not finished:
+                delta = await deltas.get()
+                finished = delta.finish_reason is not None
+                yield delta
+        finally:
+            if not finished:
+                self.cancel(rid)
+
+    def generate(self, prompts: list[list[int]], params: SamplingParams | list[SamplingParams] | None = None,
+                 timeout: float | None = None) -> list[Completion]:
+        """Blocking batch generation through the shared loop (thread-safe)."""
+        if not isinstance(params, list):
+            params = [params or SamplingParams()] * len(prompts)
+        results: dict[int, Completion] = {}
+        done = threading.Event()
+        lock = threading.Lock()
+
+        def on_token(d: TokenDelta) -> None:  # runs on the engine thread
+            with lock:
+                c = results[d.request_id]
+                c.token_ids.extend(d.token_ids)
+                if c.logprobs is not None and d.logprobs:
+                    c.logprobs.extend(d.logprobs)
+                if d.finish_reason:
+                    c.finish_reason = d.finish_reason
+                    if all(r.finish_reason for r in results.values()) and len(results) == len(prompts):
+                        done.set()
+
+        order = []
+        for prompt, p in zip(prompts, params, strict=True):
+            with lock:
+                rid = self._new_id()
+                results[rid] = Completion(rid, list(prompt), [], None, [] if p.logprobs else None)
+            self.submit(prompt, p, on_token, request_id=rid)
+            order.append(rid)
+        if not done.wait(timeout):
+            raise TimeoutError("generation did not finish in time")
+        return [results[rid] for rid in order]
+
+    def close(self) -> None:
+        self._stop = True
+        self._wake.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        eng = self.engine
+        while not self._stop:
+            while True:
+                try:
+                    msg = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if msg[0] == "add":
+                    _, rid, prompt, params, on_token = msg
+                    eng.add_request(prompt, params, on_token, request_id=rid)
+                else:
+                    eng.cancel(msg[1])
+            if eng.has_unfinished():
+                eng.step()
+            else:
+                self._wake.wait()
+                self._wake.clear()

@@ -1,0 +1,423 @@
+"""OpenAI/DeepSeek-compatible HTTP server (FastAPI) and the web chat, over one ChatModel.
+
+    GET  /                      the web chat (static files in web/)
+    GET  /health                liveness, slots, queue, policy counters (no API key needed)
+    GET  /v1/models             the served model, its context length and the policy in force
+    POST /v1/chat/completions   messages -> reasoning_content + content (SSE when stream=true)
+    POST /v1/completions        raw text prompt -> text (SSE when stream=true)
+
+Request flow: parse and validate (400/404 with the field named) -> operator policy (may
+answer instead of the model) -> admission (429 + Retry-After beyond capacity) -> the engine's
+continuous batching, shared by every client -> ReplyDecoder (text, stop strings, <think>
+split) -> JSON or SSE. Leaving early (client disconnect, stop string) closes the token stream,
+which cancels the request in the engine and frees its slot at once.
+
+Streaming follows DeepSeek: a first chunk with the role, then `delta.reasoning_content`
+chunks, then `delta.content` chunks, then a final chunk with `finish_reason` and `usage`,
+then `data: [DONE]`. With `stream_options.include_usage` it follows OpenAI instead: the final
+chunk has `usage: null` and one more chunk with `choices: []` carries the usage.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections import Counter, defaultdict
+from contextlib import aclosing
+from pathlib import Path
+from typing import AsyncIterator
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from nanoseek.inference import SamplingParams, Split
+from nanoseek.serve.backend import Admission, ChatModel, QueueFull
+from nanoseek.serve.policy import Policy, Reply
+from nanoseek.serve.protocol import (APIError, ChatRequest, CompletionRequest, chat_chunk, completion_chunk,
+                                     new_id, now, usage, validation_error)
+
+log = logging.getLogger("nanoseek.serve")
+WEB = Path(__file__).parent / "web"
+MAX_BODY = 1 << 20  # bytes; the whole context is a few thousand tokens
+RETRY_AFTER_S = 1
+
+# (text delta, finish_reason or None, usage dict on the last event)
+Event = tuple[Split, str | None, dict | None]
+
+
+def create_app(model: ChatModel, *, policy: Policy | None = None, api_key: str | None = None) -> FastAPI:
+    """The server as an ASGI app; run it with uvicorn (see `serve`) or any ASGI server."""
+    policy = policy or Policy()
+    app = FastAPI(title="nanoseek", version="0.1.0", docs_url="/docs", redoc_url=None)
+    app.state.model, app.state.policy = model, policy
+    app.state.policy_counts = defaultdict(Counter)  # kind -> rule -> times the policy answered
+    _install_error_handlers(app)
+
+    def authorize(request: Request) -> None:
+        if not api_key:
+            return
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), api_key.encode()):
+            raise APIError(401, "Incorrect API key provided. Send it as 'Authorization: Bearer KEY'.",
+                           code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
+
+    def check_model(name: str) -> None:
+        if name != model.name:
+            raise APIError(404, f"The model '{name}' does not exist; this server serves '{model.name}'",
+                           param="model", code="model_not_found")
+
+    # ---- pages and metadata ----------------------------------------------------------------------
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(WEB / "index.html", media_type="text/html; charset=utf-8")
+
+    for asset, media in [("app.js", "text/javascript; charset=utf-8"), ("style.css", "text/css; charset=utf-8")]:
+        app.add_api_route(f"/{asset}", _static(WEB / asset, media), include_in_schema=False)
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        ok = model.alive
+        counts = app.state.policy_counts
+        body = {"status": "ok" if ok else "engine stopped", "model": model.name, **model.stats(),
+                "policy": {"refusals": dict(counts["refusal"]), "identity_answers": dict(counts["identity"])}}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/v1/models")
+    async def list_models(request: Request) -> dict:
+        authorize(request)
+        return {"object": "list", "data": [_model_card(model, policy)]}
+
+    @app.get("/v1/models/{name:path}")
+    async def get_model(name: str, request: Request) -> dict:
+        authorize(request)
+        check_model(name)
+        return _model_card(model, policy)
+
+    # ---- completions ---------------------------------------------------------------------------
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        authorize(request)
+        req = await _parse(request, ChatRequest)
+        check_model(req.model)
+        messages = req.chat_messages()
+        prompt = model.chat_prompt(policy.apply(messages))
+        max_tokens = _budget(model, len(prompt), req.token_limit, "messages")
+        reply = policy.decide(messages[-1]["content"])
+        if reply is not None:
+            _count(app, reply)
+            events, admission = _canned(model, reply, len(prompt)), None
+        else:
+            decoder = model.decoder(prompt, think=True, stop=req.stops())
+            params = _sampling(model, req, max_tokens)
+            admission = _admit(model)
+            events = _generate(model, prompt, params, decoder)
+        rid, created = new_id("chatcmpl"), now()
+        if req.stream:
+            include_usage = bool(req.stream_options and req.stream_options.include_usage)
+            return EventStream(_chat_sse(events, rid, created, model.name, include_usage), admission)
+        reasoning, content, finish, use = await _collect(request, events, admission)
+        message = {"role": "assistant", "content": content, "reasoning_content": reasoning}
+        return JSONResponse({"id": rid, "object": "chat.completion", "created": created, "model": model.name,
+                             "system_fingerprint": None,
+                             "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+                             "usage": use})
+
+    @app.post("/v1/completions")
+    async def completions(request: Request) -> Response:
+        authorize(request)
+        req = await _parse(request, CompletionRequest)
+        check_model(req.model)
+        prompt, text = _completion_prompt(model, req)
+        max_tokens = _budget(model, len(prompt), req.token_limit, "prompt")
+        refusal = policy.check_refusal(text)
+        if refusal is not None:
+            _count(app, refusal)
+            events, admission = _canned(model, refusal, len(prompt)), None
+        else:
+            decoder = model.decoder(prompt, think=False, stop=req.stops())
+            params = _sampling(model, req, max_tokens)
+            admission = _admit(model)
+            events = _generate(model, prompt, params, decoder)
+        rid, created = new_id("cmpl"), now()
+        if req.stream:
+            include_usage = bool(req.stream_options and req.stream_options.include_usage)
+            return EventStream(_completion_sse(events, rid, created, model.name, include_usage), admission)
+        _, content, finish, use = await _collect(request, events, admission)
+        return JSONResponse({"id": rid, "object": "text_completion", "created": created, "model": model.name,
+                             "system_fingerprint": None,
+                             "choices": [{"index": 0, "text": content, "logprobs": None, "finish_reason": finish}],
+                             "usage": use})
+
+    return app
+
+
+# ---- request handling -------------------------------------------------------------------------
+
+
+async def _parse(request: Request, schema):
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise APIError(413, f"request body is {len(body)} bytes; the limit is {MAX_BODY}", code="request_too_large")
+    try:
+        req = schema.model_validate_json(body)
+    except ValidationError as e:
+        raise validation_error(e) from None
+    req.check()
+    return req
+
+
+def _budget(model: ChatModel, prompt_tokens: int, asked: int | None, prompt_param: str) -> int:
+    """max_tokens for the engine: what was asked, or all the room left; 400 if it cannot fit."""
+    room = model.max_len - prompt_tokens
+    if room < 1:
+        raise APIError(400, f"This model's maximum context length is {model.max_len} tokens; your {prompt_param} "
+                            f"use {prompt_tokens}, leaving no room for a reply", param=prompt_param,
+                       code="context_length_exceeded")
+    if asked is not None and asked > room:
+        raise APIError(400, f"This model's maximum context length is {model.max_len} tokens. However, you "
+                            f"requested {prompt_tokens + asked} tokens ({prompt_tokens} in the {prompt_param}, "
+                            f"{asked} in the completion). Please reduce max_tokens or the {prompt_param}.",
+                       param="max_tokens", code="context_length_exceeded")
+    return asked or room
+
+
+def _sampling(model: ChatModel, req, max_tokens: int) -> SamplingParams:
+    params = model.sampling(max_tokens=max_tokens, temperature=req.temperature, top_p=req.top_p,
+                            top_k=req.top_k or 0, seed=req.seed, presence_penalty=req.presence_penalty or 0.0,
+                            frequency_penalty=req.frequency_penalty or 0.0, ignore_eos=req.ignore_eos)
+    try:
+        params.validate(model.engine.engine.config.vocab_size)
+    except ValueError as e:  # ranges are checked by the schema; this is a last guard
+        raise APIError(400, str(e)) from None
+    return params
+
+
+def _completion_prompt(model: ChatModel, req: CompletionRequest) -> tuple[list[int], str]:
+    """Prompt ids (text gets bos, as every training document starts with it) and its text."""
+    tok = model.tokenizer
+    prompt = req.prompt[0] if isinstance(req.prompt, list) and isinstance(req.prompt[0], (str, list)) else req.prompt
+    if isinstance(prompt, str):
+        if not prompt:
+            raise APIError(400, "'prompt' must not be empty", param="prompt", code="invalid_value")
+        ids = tok.encode(prompt)
+        return (ids if ids[:1] == [tok.bos_id] else [tok.bos_id, *ids]), prompt
+    vocab = model.engine.engine.config.vocab_size
+    if not prompt or not all(0 <= t < vocab for t in prompt):
+        raise APIError(400, f"'prompt' token ids must be a non-empty list of integers in [0, {vocab})",
+                       param="prompt", code="invalid_value")
+    return list(prompt), tok.decode(prompt)
+
+
+def _count(app: FastAPI, reply: Reply) -> None:
+    counts = app.state.policy_counts[reply.kind]
+    counts[reply.rule] += 1
+    n = counts[reply.rule]
+    if reply.kind == "refusal":
+        log.warning("policy refusal: rule %r matched (%d so far)", reply.rule, n)
+    else:
+        log.info("policy answered an identity question: %s (%d so far)", reply.rule, n)
+
+
+# ---- generation -------------------------------------------------------------------------------
+
+
+def _admit(model: ChatModel) -> Admission:
+    if not model.alive:
+        raise APIError(503, "The inference engine has stopped; see the server's log", type="server_error",
+                       code="engine_stopped")
+    try:
+        return model.admit()
+    except QueueFull as e:
+        raise APIError(429, f"The server is at capacity ({e}); retry shortly", type="rate_limit_exceeded",
+                       code="rate_limit_exceeded", headers={"Retry-After": str(RETRY_AFTER_S)}) from None
+
+
+async def _generate(model: ChatModel, prompt: list[int], params: SamplingParams, decoder) -> AsyncIterator[Event]:
+    """Text events of one request, from the engine's token stream."""
+    async with aclosing(model.stream(prompt, params)) as deltas:
+        async for d in deltas:
+            text = decoder.push(d.token_ids)
+            finish = "stop" if decoder.stopped else d.finish_reason
+            if finish is None:
+                yield text, None, None
+                continue
+            text += decoder.flush()
+            use = usage(len(prompt), decoder.tokens, decoder.reasoning_tokens if decoder.splitter else None)
+            yield text, "stop" if finish == "cancelled" else finish, use
+            return  # closing `deltas` cancels a request ended by a stop string
+
+
+async def _canned(model: ChatModel, reply: Reply, prompt_tokens: int) -> AsyncIterator[Event]:
+    """A policy's answer, shaped like a model's reply."""
+    yield Split(content=reply.text), "stop", usage(prompt_tokens, len(model.tokenizer.encode(reply.text)), 0)
+
+
+async def _collect(request: Request, events: AsyncIterator[Event],
+                   admission: Admission | None) -> tuple[str, str, str, dict]:
+    """Run a non-streaming request to the end; a client that hangs up cancels it."""
+    reasoning, content, finish, use = [], [], "stop", {}
+
+    async def drain() -> None:
+        nonlocal finish, use
+        async for text, fin, u in events:
+            reasoning.append(text.reasoning)
+            content.append(text.content)
+            finish, use = fin or finish, u or use
+
+    try:
+        async with anyio.create_task_group() as tg:
+            async def watch() -> None:
+                await _disconnected(request)
+                tg.cancel_scope.cancel()  # stops drain(); closing `events` cancels the engine request
+
+            tg.start_soon(watch)
+            await drain()
+            tg.cancel_scope.cancel()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await events.aclose()
+        if admission is not None:
+            admission.release()
+    return "".join(reasoning), "".join(content), finish, use
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+# ---- server-sent events -------------------------------------------------------------------------
+
+
+def _sse(obj) -> str:
+    return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
+
+
+async def _chat_sse(events, rid: str, created: int, name: str, include_usage: bool) -> AsyncIterator[str]:
+    yield _sse(chat_chunk(rid, created, name, {"role": "assistant", "content": None, "reasoning_content": ""}))
+    async with aclosing(events):  # closed with this generator, however it ends
+        async for text, finish, use in events:
+            if text.reasoning:
+                yield _sse(chat_chunk(rid, created, name, {"content": None, "reasoning_content": text.reasoning}))
+            if text.content:
+                yield _sse(chat_chunk(rid, created, name, {"content": text.content, "reasoning_content": None}))
+            if finish:
+                final = {"content": "", "reasoning_content": None}
+                yield _sse(chat_chunk(rid, created, name, final, finish, None if include_usage else use))
+                if include_usage:
+                    yield _sse({**chat_chunk(rid, created, name, {}), "choices": [], "usage": use})
+    yield "data: [DONE]\n\n"
+
+
+async def _completion_sse(events, rid: str, created: int, name: str, include_usage: bool) -> AsyncIterator[str]:
+    async with aclosing(events):
+        async for text, finish, use in events:
+            if text.content or finish:
+                yield _sse(completion_chunk(rid, created, name, text.content, finish,
+                                            None if include_usage or not finish else use))
+            if finish and include_usage:
+                yield _sse({**completion_chunk(rid, created, name, ""), "choices": [], "usage": use})
+    yield "data: [DONE]\n\n"
+
+
+class EventStream(StreamingResponse):
+    """An SSE response that notices a client leaving at once and always closes its generator.
+
+    Starlette's own StreamingResponse, depending on the server's ASGI version, may only notice
+    a disconnect at the next write and then leaves the body generator to the garbage collector;
+    here the generator is closed right away, which cancels the engine request."""
+
+    def __init__(self, events: AsyncIterator[str], admission: Admission | None = None) -> None:
+        super().__init__(events, media_type="text/event-stream",
+                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        self._events, self._admission = events, admission
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            async with anyio.create_task_group() as tg:
+                async def watch() -> None:
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(watch)
+                try:
+                    await self.stream_response(send)
+                except OSError:  # the client is gone
+                    pass
+                tg.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._events.aclose()  # cancels the engine request if it is still running
+            if self._admission is not None:
+                self._admission.release()
+
+
+def _static(path: Path, media_type: str):
+    async def handler() -> FileResponse:
+        return FileResponse(path, media_type=media_type)
+
+    return handler
+
+
+def _model_card(model: ChatModel, policy: Policy) -> dict:
+    return {"id": model.name, "object": "model", "created": model.created, "owned_by": "nanoseek",
+            "context_length": model.max_len, "policy": policy.public()}
+
+
+# ---- errors -------------------------------------------------------------------------------------
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    def reply(e: APIError) -> JSONResponse:
+        return JSONResponse(e.body(), status_code=e.status, headers=e.headers)
+
+    @app.exception_handler(APIError)
+    async def api_error(request: Request, e: APIError) -> JSONResponse:
+        return reply(e)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, e: RequestValidationError) -> JSONResponse:
+        return reply(APIError(400, str(e)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, e: StarletteHTTPException) -> JSONResponse:
+        kind = {404: "not_found", 405: "method_not_allowed"}.get(e.status_code, "invalid_request_error")
+        message = f"{request.method} {request.url.path}: {e.detail}"
+        return reply(APIError(e.status_code, message, type=kind, code=kind, headers=dict(e.headers or {})))
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, e: Exception) -> JSONResponse:
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        return reply(APIError(500, "The server had an error while processing your request.", type="server_error"))
+
+
+# ---- running ------------------------------------------------------------------------------------
+
+
+def serve(model_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
+          policy_file: str | Path | None = None, name: str | None = None, max_slots: int = 32,
+          max_waiting: int = 96, speculative: bool = False, log_level: str = "info") -> None:
+    """Load a checkpoint and serve it until interrupted (what `nanoseek serve` runs)."""
+    import uvicorn
+
+    policy = Policy.load(policy_file) if policy_file else Policy()
+    model = ChatModel.load(model_dir, name=name, max_slots=max_slots, max_waiting=max_waiting,
+                           speculative=speculative)
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    app = create_app(model, policy=policy, api_key=api_key)
+    shown = "localhost" if host in ("0.0.0.0", "::") else host
+    print(f"nanoseek: serving '{model.name}' ({model.max_len}-token context, {max_slots} slots) "
+          f"at http://{shown}:{port}/  (API: http://{shown}:{port}/v1, policy: "
+          f"{policy.source or 'none'}{', API key required' if api_key else ''})", flush=True)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=2)
+    finally:
+        model.close()

@@ -1,0 +1,232 @@
+"""What the server and the terminal chat share: a loaded checkpoint behind the engine.
+
+    ChatModel       tokenizer + AsyncEngine (continuous batching) + sampling defaults + a
+                    bounded admission count; turns messages into prompt ids
+    ReplyDecoder    generated ids -> text deltas: incremental detokenizer, stop strings, and the
+                    <think> splitter routing text to `reasoning` or `content`
+    StopStrings     cuts a text stream at the first stop string
+
+The engine knows nothing of text; everything textual happens here, per request, on the
+caller's side of the engine thread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import AsyncIterator
+
+from nanoseek.inference import AsyncEngine, Engine, SamplingParams, Split, TokenDelta
+from nanoseek.inference.text import IncrementalDetokenizer, ThinkSplitter
+from nanoseek.tokenizer import Tokenizer
+
+
+class QueueFull(Exception):
+    """Every slot and every waiting place is taken: the caller should retry later."""
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Sampling used when a request does not say (the checkpoint's generation_config.json)."""
+
+    temperature: float = 0.6  # DeepSeek-R1's recommendation
+    top_p: float = 0.95
+
+    @classmethod
+    def load(cls, directory: Path) -> "Defaults":
+        path = directory / "generation_config.json"
+        if not path.exists():
+            return cls()
+        cfg = json.loads(path.read_text())
+        if cfg.get("do_sample") is False:
+            return cls(temperature=0.0, top_p=1.0)
+        return cls(float(cfg.get("temperature", cls.temperature)), float(cfg.get("top_p", cls.top_p)))
+
+
+class ChatModel:
+    """A checkpoint ready to serve: many callers share one engine thread.
+
+    max_slots: requests decoded together (the engine's batch); max_waiting: requests allowed
+    to wait for a slot. Beyond max_slots + max_waiting, `admit()` raises QueueFull."""
+
+    def __init__(self, model, tokenizer: Tokenizer, *, name: str, max_slots: int = 32, max_waiting: int = 96,
+                 max_len: int | None = None, speculative: bool = False, defaults: Defaults = Defaults(),
+                 created: int = 0) -> None:
+        if model.config.vocab_size < tokenizer.vocab_size:
+            raise ValueError(f"model vocab_size={model.config.vocab_size} is smaller than the tokenizer's "
+                             f"{tokenizer.vocab_size}")
+        self.name, self.tokenizer, self.defaults, self.created = name, tokenizer, defaults, created
+        self.max_slots, self.capacity = max_slots, max_slots + max_waiting
+        self.engine = AsyncEngine(Engine(model, max_slots=max_slots, max_len=max_len, speculative=speculative))
+        self.max_len = self.engine.engine.max_len
+        self.in_flight = 0  # admitted and not yet released
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike, name: str | None = None, **kwargs) -> "ChatModel":
+        from nanoseek import Transformer
+
+        directory = Path(directory)
+        if not (directory / "config.json").is_file():
+            raise FileNotFoundError(f"--model {directory}: not a checkpoint directory (no config.json)")
+        model = Transformer.from_pretrained(directory)
+        created = int((directory / "config.json").stat().st_mtime)
+        return cls(model, Tokenizer.load(directory), name=name or directory.resolve().name,
+                   defaults=Defaults.load(directory), created=created, **kwargs)
+
+    # ---- prompts -------------------------------------------------------------------------------
+
+    def chat_prompt(self, messages: list[dict]) -> list[int]:
+        """Prompt ids ending in `<｜Assistant｜><think>\\n` (earlier reasoning is dropped)."""
+        return self.tokenizer.encode_chat(messages, add_generation_prompt=True)[0]
+
+    def sampling(self, *, max_tokens: int, temperature: float | None = None, top_p: float | None = None,
+                 top_k: int = 0, seed: int | None = None, presence_penalty: float = 0.0,
+                 frequency_penalty: float = 0.0, ignore_eos: bool = False) -> SamplingParams:
+        return SamplingParams(
+            max_new_tokens=max_tokens,
+            temperature=self.defaults.temperature if temperature is None else temperature,
+            top_p=self.defaults.top_p if top_p is None else top_p,
+            top_k=top_k, seed=seed, presence_penalty=presence_penalty, frequency_penalty=frequency_penalty,
+            stop_token_ids=() if ignore_eos else (self.tokenizer.eos_id,),
+        )
+
+    def decoder(self, prompt_ids: list[int], *, think: bool = True, stop: list[str] = ()) -> "ReplyDecoder":
+        return ReplyDecoder(self.tokenizer, prompt_ids, think=think, stop=stop)
+
+    # ---- admission and streaming -------------------------------------------------------------
+
+    def admit(self) -> "Admission":
+        """Reserve a place (slot or waiting line), or raise QueueFull. Release it when done."""
+        with self._lock:
+            if self.in_flight >= self.capacity:
+                raise QueueFull(f"{self.in_flight} requests in flight (capacity {self.capacity})")
+            self.in_flight += 1
+        return Admission(self)
+
+    def _release(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def stream(self, prompt_ids: list[int], params: SamplingParams) -> AsyncIterator[TokenDelta]:
+        """TokenDeltas of one request; closing the iterator early cancels it (frees its slot)."""
+        return self.engine.stream(prompt_ids, params)
+
+    @property
+    def alive(self) -> bool:
+        """The engine thread is running (it stops only on a bug in the engine)."""
+        return self.engine._thread.is_alive()
+
+    def stats(self) -> dict:
+        return {"slots": self.max_slots, "free_slots": self.engine.engine.free_slots,
+                "in_flight": self.in_flight, "capacity": self.capacity}
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+class Admission:
+    """A reserved place in the engine's queue; `release()` is idempotent."""
+
+    def __init__(self, owner: ChatModel) -> None:
+        self._owner: ChatModel | None = owner
+
+    def release(self) -> None:
+        owner, self._owner = self._owner, None
+        if owner is not None:
+            owner._release()
+
+    def __enter__(self) -> "Admission":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+class StopStrings:
+    """Pass text through until the first stop string; hold back what may be a stop's beginning."""
+
+    def __init__(self, stops: list[str]) -> None:
+        self.stops = [s for s in stops if s]
+        self.pending = ""
+        self.hit = False
+
+    def push(self, text: str) -> str:
+        if self.hit or not self.stops:
+            return "" if self.hit else text
+        buf = self.pending + text
+        cuts = [i for i in (buf.find(s) for s in self.stops) if i >= 0]
+        if cuts:
+            self.hit, self.pending = True, ""
+            return buf[: min(cuts)]
+        keep = max((_overlap(buf, s) for s in self.stops), default=0)
+        self.pending = buf[len(buf) - keep :]
+        return buf[: len(buf) - keep]
+
+    def flush(self) -> str:
+        out, self.pending = self.pending, ""
+        return "" if self.hit else out
+
+
+def _overlap(text: str, stop: str) -> int:
+    """Length of the longest suffix of text that is a proper prefix of stop."""
+    for n in range(min(len(stop) - 1, len(text)), 0, -1):
+        if text.endswith(stop[:n]):
+            return n
+    return 0
+
+
+class ReplyDecoder:
+    """Generated ids -> Split deltas (reasoning / content), for one request.
+
+    think=True: the prompt pre-filled `<think>\\n`, so text starts as reasoning until
+    `</think>`. think=False (raw completions): everything is content, tags included.
+    Counts generated tokens and those spent reasoning (up to and including `</think>`).
+    Stop strings apply to the whole generated text, reasoning included."""
+
+    def __init__(self, tokenizer: Tokenizer, prompt_ids: list[int], *, think: bool = True,
+                 stop: list[str] = ()) -> None:
+        self.tokenizer = tokenizer
+        # Specials (eos, role tokens) vanish; the think tags are not special and stay for the splitter.
+        self.detok = IncrementalDetokenizer(lambda ids: tokenizer.decode(ids, skip_special_tokens=True), prompt_ids)
+        self.splitter = ThinkSplitter(in_think=True) if think else None
+        self.stops = StopStrings(list(stop))
+        self.tokens = 0
+        self.reasoning_tokens = 0
+        self._thinking = think
+
+    @property
+    def stopped(self) -> bool:
+        """A stop string was met: the caller should cancel the generation."""
+        return self.stops.hit
+
+    def push(self, ids: list[int]) -> Split:
+        return self._route(self.stops.push(self.detok.push(self._count(ids))))
+
+    def flush(self) -> Split:
+        out = self._route(self.stops.push(self.detok.flush()) + self.stops.flush())
+        if self.splitter is not None:
+            out += self.splitter.flush()
+        return out
+
+    def _count(self, ids: list[int]) -> list[int]:
+        """Count the tokens; returns them minus stray `</think>`s after the first (small models
+        sometimes repeat the tag; in an answer it means nothing and would show as text)."""
+        kept = []
+        for t in ids:
+            self.tokens += 1
+            if self._thinking:
+                self.reasoning_tokens += 1
+                self._thinking = t != self.tokenizer.end_think_id
+            elif self.splitter is not None and t == self.tokenizer.end_think_id:
+                continue
+            kept.append(t)
+        return kept
+
+    def _route(self, text: str) -> Split:
+        if self.splitter is None:
+            return Split(content=text)
+        return self.splitter.push(text)

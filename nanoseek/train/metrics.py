@@ -1,0 +1,134 @@
+"""What a run shows while it trains: a progress bar, one JSONL line per step, a summary.
+
+JSONL fields per optimizer step (rank 0 writes them):
+  step, loss, ce, mtp, balance      the objective and its parts (mean over the global batch)
+  lr, grad_norm                     grad norm before clipping
+  tokens, tokens_per_s, mfu         tokens in the step; throughput; model FLOPs utilisation
+                                    against the GEMM peak measured at start-up
+  elapsed, skipped                  seconds since start; true when a NaN/inf skipped the update
+  expert_imbalance                  per MoE layer: max / mean expert load over the step
+  router_bias_min/max               per MoE layer: range of the correction biases
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+
+@dataclass
+class StepMetrics:
+    step: int
+    loss: float
+    ce: float
+    mtp: float
+    balance: float
+    lr: float
+    grad_norm: float
+    tokens: int
+    tokens_per_s: float
+    mfu: float
+    elapsed: float
+    skipped: bool = False
+    expert_imbalance: list[float] = field(default_factory=list)
+    router_bias_min: list[float] = field(default_factory=list)
+    router_bias_max: list[float] = field(default_factory=list)
+
+
+def measure_peak_flops(device: torch.device, n: int = 2048, reps: int = 3) -> float:
+    """FLOP/s of an n x n fp32 matmul on `device` (best of `reps`): the roof MFU is taken
+    against. Measured rather than looked up: 2 shared cores vary more than any data sheet."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(reps):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        a @ b
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best
+
+
+def expert_stats(loads: torch.Tensor, biases: list[torch.Tensor]) -> dict[str, list[float]]:
+    """loads [L, E] tokens per expert over the step (all ranks) -> imbalance and bias ranges."""
+    mean = loads.float().mean(-1).clamp_min(1e-9)
+    return {
+        "expert_imbalance": [round(v, 4) for v in (loads.float().amax(-1) / mean).tolist()],
+        "router_bias_min": [round(float(b.min()), 6) for b in biases],
+        "router_bias_max": [round(float(b.max()), 6) for b in biases],
+    }
+
+
+class MetricsLog:
+    """metrics.jsonl, appended one line per step and flushed, so a kill loses no logged step."""
+
+    def __init__(self, path: Path, resume_step: int | None = None):
+        self.path = path
+        if resume_step is None:
+            path.write_text("")
+        else:  # drop the steps a killed run logged after its last checkpoint: they are redone
+            kept = [line for line in _lines(path) if json.loads(line)["step"] <= resume_step]
+            path.write_text("".join(line + "\n" for line in kept))
+        self.file = open(path, "a", encoding="utf-8")
+
+    def write(self, m: StepMetrics) -> None:
+        self.file.write(json.dumps(asdict(m)) + "\n")
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _lines(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def read_metrics(path: str | Path) -> list[dict]:
+    return [json.loads(line) for line in _lines(Path(path))]
+
+
+class ProgressDisplay:
+    """A rich progress bar (loss, tok/s, MFU, ETA) on a terminal; plain lines every
+    `log_every` steps otherwise (CI logs, pipes), so nothing floods a file."""
+
+    def __init__(self, total: int, start: int, enabled: bool | None, log_every: int = 10):
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.total, self.start, self.log_every = total, start, max(1, log_every)
+        self.t0 = time.perf_counter()
+        self.bar = None
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(
+                TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]:.4f}  {task.fields[tps]:,.0f} tok/s  "
+                           "MFU {task.fields[mfu]:.1%}"),
+                TimeRemainingColumn(), console=Console(stderr=True), transient=False,
+            )
+            self.task = self.bar.add_task("train", total=total, completed=start, loss=float("nan"), tps=0.0, mfu=0.0)
+            self.bar.start()
+
+    def update(self, m: StepMetrics) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=m.step, loss=m.loss, tps=m.tokens_per_s, mfu=m.mfu)
+        elif m.step % self.log_every == 0 or m.step == self.total:
+            per_step = (time.perf_counter() - self.t0) / max(1, m.step - self.start)
+            eta = time.strftime("%H:%M:%S", time.gmtime(per_step * (self.total - m.step)))
+            print(f"step {m.step}/{self.total}  loss {m.loss:.4f}  lr {m.lr:.2e}  "
+                  f"{m.tokens_per_s:,.0f} tok/s  MFU {m.mfu:.1%}  ETA {eta}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -1,0 +1,383 @@
+"""The training loop, shared by pretraining, SFT and (later) GRPO: one function, `train`.
+
+Per optimizer step: `grad_accum` micro-batches forward/backward (DDP syncs gradients only on
+the last), clip the gradient norm, skip the update if the loss or gradient is NaN/inf, AdamW
+step at the scheduled lr, then the MoE router-bias update from the expert loads the step saw.
+Checkpoints every `save_every` steps and when SIGINT/SIGTERM arrives (at the next step
+boundary), so a killed run resumes where it stopped: with `resume=True` the loss sequence
+equals the uninterrupted run's bit for bit (eager mode, one process).
+
+Loss convention: each micro-batch's loss is a mean over its tokens; a step's loss is the mean
+of its micro-batches (and of the ranks'): so 2 ranks x 1 micro-batch and 1 rank x 2
+micro-batches compute the same update.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import sys
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import torch
+from torch import nn
+from torch.distributed.checkpoint.state_dict import (
+    StateDictOptions, get_model_state_dict, get_optimizer_state_dict, set_state_dict,
+)
+
+from nanoseek.train import checkpoint as ckpt
+from nanoseek.train import distributed
+from nanoseek.train.metrics import MetricsLog, ProgressDisplay, StepMetrics, expert_stats, measure_peak_flops
+from nanoseek.train.optim import build_optimizer
+from nanoseek.train.schedule import Schedule
+
+Batch = Any  # what the loader yields; the default loss_fn takes (input_ids [B, T], labels [B, T])
+LossFn = Callable[[nn.Module, Batch], Any]  # -> an object with .loss (and optionally .ce, .mtp, .balance)
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 200  # optimizer steps in the whole run
+    grad_accum: int = 1  # micro-batches per optimizer step (per rank)
+    lr: float = 3e-3  # peak learning rate
+    schedule: str = "wsd"  # "wsd" | "cosine" | "constant"
+    warmup_steps: int = 20
+    decay_frac: float = 0.2  # WSD: final share of steps spent decaying
+    min_lr_ratio: float = 0.1  # lr at the last step = min_lr_ratio * lr
+    weight_decay: float = 0.1  # matrices only (see optim.py)
+    betas: tuple[float, float] = (0.9, 0.95)
+    eps: float = 1e-8
+    grad_clip: float = 1.0  # max global grad norm; 0 = no clipping
+    router_bias_gamma: float = 1e-3  # aux-loss-free balancing step (V3: 0.001); 0 = frozen biases
+    compile: bool = False  # torch.compile the forward/backward
+    parallel: str = "ddp"  # under torchrun: "ddp" | "fsdp"
+    save_every: int = 100  # checkpoint period in steps; 0 = only at the end and on signals
+    keep_last: int = 3  # checkpoints kept
+    max_bad_steps: int = 5  # consecutive NaN/inf steps before giving up
+    log_every: int = 10  # plain-text log period when no progress bar is shown
+    progress: bool | None = None  # rich bar; None = when stderr is a terminal
+    peak_flops: float | None = None  # MFU denominator per process; None = measure at start
+    bf16: bool = False  # autocast matmuls to bfloat16 (GPUs; the 2-core CPU has no bf16 units)
+
+    def __post_init__(self) -> None:
+        self.betas = tuple(self.betas)
+        Schedule(self.schedule, max(1, self.steps))  # validates the kind
+        checks = {
+            "steps": self.steps >= 1, "grad_accum": self.grad_accum >= 1, "lr": self.lr > 0,
+            "warmup_steps": self.warmup_steps >= 0, "decay_frac": 0 <= self.decay_frac <= 1,
+            "min_lr_ratio": 0 <= self.min_lr_ratio <= 1, "weight_decay": self.weight_decay >= 0,
+            "grad_clip": self.grad_clip >= 0, "router_bias_gamma": self.router_bias_gamma >= 0,
+            "save_every": self.save_every >= 0, "keep_last": self.keep_last >= 1,
+            "max_bad_steps": self.max_bad_steps >= 1, "log_every": self.log_every >= 1,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(f"TrainConfig.{name} is out of range: {getattr(self, name)!r}")
+        if self.parallel not in distributed.PARALLEL_MODES:
+            raise ValueError(f"TrainConfig.parallel must be one of {distributed.PARALLEL_MODES}, got {self.parallel!r}")
+
+    def schedule_fn(self) -> Schedule:
+        return Schedule(self.schedule, self.steps, self.warmup_steps, self.decay_frac, self.min_lr_ratio)
+
+
+@dataclass
+class TrainResult:
+    step: int  # optimizer steps completed, counting any before a resume
+    tokens: int  # tokens trained on in this session (all ranks)
+    seconds: float  # wall time of this session's steps
+    losses: list[float] = field(default_factory=list)  # per step of this session
+    skipped: int = 0  # steps whose update was skipped (NaN/inf)
+    interrupted: int | None = None  # the signal number that stopped the run early, if any
+    checkpoint: Path | None = None  # the last checkpoint written
+
+    def summary(self) -> str:
+        last = f"{self.losses[-1]:.4f}" if self.losses else "n/a"
+        tps = self.tokens / self.seconds if self.seconds > 0 else 0.0
+        state = f"interrupted by signal {self.interrupted}" if self.interrupted else "done"
+        return (f"{state}: step {self.step}, final loss {last}, {self.tokens:,} tokens in "
+                f"{self.seconds:.1f}s ({tps:,.0f} tok/s), {self.skipped} skipped steps")
+
+
+class TrainingDiverged(RuntimeError):
+    """Too many consecutive steps with a NaN/inf loss or gradient."""
+
+
+def default_loss_fn(model: nn.Module, batch: Batch):
+    input_ids, labels = batch
+    return model(input_ids, labels=labels)
+
+
+def train(
+    config: TrainConfig,
+    model: nn.Module,
+    loader: Iterator[Batch],
+    *,
+    out_dir: str | Path | None = None,
+    tokenizer=None,
+    resume: bool = False,
+    loss_fn: LossFn = default_loss_fn,
+) -> TrainResult:
+    """Train `model` (a Transformer, not yet wrapped) for `config.steps` optimizer steps on
+    batches from `loader`, checkpointing into `out_dir` (None: no files at all).
+
+    `loader` yields batches of this rank's data; to resume it needs `state_dict()` and
+    `load_state_dict()`. Call `distributed.init_distributed()` first under torchrun and shard
+    the loader by rank. With `resume=True` the newest checkpoint in `out_dir` is loaded (the
+    caller checks there is one). Returns when done or after a signal (see `interrupted`);
+    raises TrainingDiverged after `config.max_bad_steps` NaN/inf steps in a row."""
+    if resume and (out_dir is None or ckpt.latest_checkpoint(Path(out_dir)) is None):
+        raise ckpt.RunError(f"resume: nothing to resume in {out_dir} (no checkpoint there)")
+    return Trainer(config, model, loader, out_dir=out_dir, tokenizer=tokenizer, loss_fn=loss_fn).run(resume)
+
+
+class Trainer:
+    """The loop's state, for callers that drive it a step at a time (GRPO interleaves sampling
+    with `train_step()`; the throughput benchmark times it). `run()` is what `train` calls."""
+
+    def __init__(self, config: TrainConfig, model: nn.Module, loader: Iterator[Batch], *,
+                 out_dir: str | Path | None = None, tokenizer=None, loss_fn: LossFn = default_loss_fn):
+        self.config, self.loader, self.tokenizer, self.loss_fn = config, loader, tokenizer, loss_fn
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.info = distributed.current()
+        self.model = model.to(self.info.device)
+        self.model.train()
+        self.wrapped = distributed.wrap(self.model, config.parallel, self.info)
+        self.runner = torch.compile(self.wrapped) if config.compile else self.wrapped
+        self.optimizer = build_optimizer(self.wrapped, config.lr, config.weight_decay, config.betas, config.eps)
+        self.schedule = config.schedule_fn()
+        self.params = [p for p in self.wrapped.parameters() if p.requires_grad]
+        self.step = 0
+        self.bad_steps = 0
+        self.stop_signal: int | None = None
+        self.peak_flops = config.peak_flops or measure_peak_flops(self.info.device)
+
+    # ---- the loop -----------------------------------------------------------------------
+
+    def run(self, resume: bool) -> TrainResult:
+        cfg, main = self.config, self.info.is_main
+        if resume:
+            self._load(ckpt.latest_checkpoint(self.out_dir))
+        log = None
+        if main and self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            ckpt.remove_stale_temporaries(self.out_dir)
+            log = MetricsLog(self.out_dir / ckpt.METRICS_FILE, self.step if resume else None)
+        display = ProgressDisplay(cfg.steps, self.step, cfg.progress if main else False, cfg.log_every) if main else None
+        result = TrainResult(step=self.step, tokens=0, seconds=0.0)
+        start = time.perf_counter()
+        try:
+            with self._signals_caught():
+                while self.step < cfg.steps:
+                    t0 = time.perf_counter()
+                    m = self.train_step()
+                    m.elapsed = round(time.perf_counter() - start, 3)
+                    result.seconds += time.perf_counter() - t0
+                    result.tokens += m.tokens
+                    result.losses.append(m.loss)
+                    result.skipped += m.skipped
+                    if log:
+                        log.write(m)
+                    if display:
+                        display.update(m)
+                    stop = self._stop_requested()
+                    periodic = cfg.save_every and self.step % cfg.save_every == 0
+                    if self.out_dir is not None and (stop or periodic or self.step == cfg.steps):
+                        result.checkpoint = self._save()
+                    if stop:
+                        result.interrupted = self.stop_signal or signal.SIGTERM
+                        break
+        finally:
+            if display:
+                display.close()
+            if log:
+                log.close()
+        result.step = self.step
+        if self.out_dir is not None and not result.interrupted:
+            self._publish()
+        return result
+
+    def train_step(self) -> StepMetrics:
+        """One optimizer step (grad_accum micro-batches) and its metrics; writes no files."""
+        cfg = self.config
+        lr = cfg.lr * self.schedule(self.step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        t0 = time.perf_counter()
+        parts = torch.zeros(4, device=self.info.device)  # loss, ce, mtp, balance summed over micro-batches
+        tokens = 0
+        for micro in range(cfg.grad_accum):
+            batch = _to_device(next(self.loader), self.info.device)
+            tokens += batch[0].numel()
+            with self._no_sync(micro < cfg.grad_accum - 1):
+                with self._autocast():
+                    out = self.loss_fn(self.runner, batch)
+                (out.loss / cfg.grad_accum).backward()
+            parts += torch.stack([out.loss.detach().float()] + [
+                getattr(out, name, out.loss.new_zeros(())).detach().float() for name in ("ce", "mtp", "balance")
+            ])
+        parts /= cfg.grad_accum
+        distributed.all_reduce(parts, "avg")
+        grad_norm = self._clip()
+        finite = bool(torch.isfinite(parts[0])) and math.isfinite(grad_norm)
+        stats = self._moe_stats()
+        if finite:
+            self.optimizer.step()
+            if cfg.router_bias_gamma > 0:
+                distributed.unwrap(self.wrapped).update_router_bias(cfg.router_bias_gamma)
+            self.bad_steps = 0
+        else:
+            self.bad_steps += 1
+            self._warn_bad(parts[0].item(), grad_norm)
+        for moe in distributed.unwrap(self.wrapped).moe_layers():
+            moe.expert_load.zero_()  # (a no-op after a bias update; a skipped step forgets its loads)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+        if self.info.device.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - t0
+        tokens *= self.info.world_size
+        seq_len = batch[0].shape[-1]
+        flops = distributed.unwrap(self.wrapped).flops_per_token(seq_len) * tokens / seconds
+        loss, ce, mtp, balance = parts.tolist()
+        return StepMetrics(
+            step=self.step, loss=loss, ce=ce, mtp=mtp, balance=balance, lr=lr, grad_norm=grad_norm,
+            tokens=tokens, tokens_per_s=tokens / seconds, mfu=flops / (self.peak_flops * self.info.world_size),
+            elapsed=0.0, skipped=not finite, **stats,
+        )
+
+    def _autocast(self):
+        return torch.autocast(self.info.device.type, dtype=torch.bfloat16, enabled=self.config.bf16)
+
+    def _clip(self) -> float:
+        max_norm = self.config.grad_clip if self.config.grad_clip > 0 else float("inf")
+        norm = torch.nn.utils.clip_grad_norm_(self.params, max_norm)
+        if hasattr(norm, "full_tensor"):  # FSDP2: a DTensor
+            norm = norm.full_tensor()
+        return float(norm)
+
+    def _moe_stats(self) -> dict:
+        moes = distributed.unwrap(self.wrapped).moe_layers()
+        if not moes:
+            return {}
+        loads = torch.stack([m.expert_load for m in moes]).clone()  # [L, E]
+        distributed.all_reduce(loads)
+        # Bias ranges after this step's update would need the update first; these are the
+        # biases the step routed with.
+        return expert_stats(loads, [m.gate.e_score_correction_bias for m in moes])
+
+    def _warn_bad(self, loss: float, grad_norm: float) -> None:
+        what = f"loss {loss}, grad norm {grad_norm}"
+        if self.bad_steps >= self.config.max_bad_steps:
+            raise TrainingDiverged(
+                f"training diverged: {self.bad_steps} steps in a row with a NaN/inf loss or gradient "
+                f"(last: {what}) at step {self.step + 1}; lower --lr or resume from an earlier checkpoint")
+        if self.info.is_main:
+            warnings.warn(f"step {self.step + 1}: skipped the update ({what}); "
+                          f"{self.bad_steps}/{self.config.max_bad_steps} in a row", RuntimeWarning, stacklevel=2)
+
+    def _no_sync(self, skip: bool):
+        if skip and hasattr(self.wrapped, "no_sync"):  # DDP: sync gradients on the last micro-batch only
+            return self.wrapped.no_sync()
+        if skip and hasattr(self.wrapped, "set_requires_gradient_sync"):  # FSDP2
+            self.wrapped.set_requires_gradient_sync(False)
+        elif hasattr(self.wrapped, "set_requires_gradient_sync"):
+            self.wrapped.set_requires_gradient_sync(True)
+        return contextlib.nullcontext()
+
+    # ---- signals --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _signals_caught(self):
+        """SIGINT/SIGTERM finish the current step, checkpoint, and return; a second SIGINT
+        stops at once."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum, frame):
+            if self.stop_signal is not None and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            self.stop_signal = signum
+            if self.info.is_main:
+                print(f"\nsignal {signal.Signals(signum).name}: saving a checkpoint after this step",
+                      file=sys.stderr, flush=True)
+
+        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+
+    def _stop_requested(self) -> bool:
+        """True on every rank when any rank got a signal (they must checkpoint together)."""
+        flag = torch.tensor([float(self.stop_signal or 0)], device=self.info.device)
+        distributed.all_reduce(flag, "max")
+        if flag.item() and self.stop_signal is None:
+            self.stop_signal = int(flag.item())
+        return bool(flag.item())
+
+    # ---- checkpoints ----------------------------------------------------------------------
+
+    def _options(self) -> StateDictOptions:
+        return StateDictOptions(full_state_dict=True, cpu_offload=self.info.distributed)
+
+    def _save(self) -> Path | None:
+        model = self._full_model()
+        optim = get_optimizer_state_dict(self.wrapped, self.optimizer, options=self._options())
+        path = None
+        if self.info.is_main:
+            state = {
+                "step": self.step,
+                "optimizer": optim,
+                "loader": self.loader.state_dict() if hasattr(self.loader, "state_dict") else None,
+                "rng": ckpt.rng_state(),
+                "bad_steps": self.bad_steps,
+            }
+            path = ckpt.save_checkpoint(self.out_dir, self.step, model, state, self.tokenizer, self.config.keep_last)
+        distributed.barrier()
+        return path
+
+    def _publish(self) -> None:
+        model = self._full_model()
+        if self.info.is_main:
+            ckpt.publish_model(self.out_dir, model, self.tokenizer)
+        distributed.barrier()
+
+    def _full_model(self) -> nn.Module:
+        """A plain Transformer holding all the weights, for saving (gathers them under FSDP)."""
+        model = distributed.unwrap(self.wrapped)
+        if self.config.parallel != "fsdp" or not self.info.distributed:
+            return model
+        full = get_model_state_dict(self.wrapped, options=self._options())
+        with torch.device("meta"):
+            plain = type(model)(model.config)
+        if self.info.is_main:
+            plain.load_state_dict(full, assign=True)
+        return plain
+
+    def _load(self, path: Path) -> None:
+        from nanoseek.model.transformer import Transformer
+
+        state = ckpt.load_state(path)
+        weights = Transformer.from_pretrained(path).state_dict()
+        set_state_dict(self.wrapped, self.optimizer, model_state_dict=weights,
+                       optim_state_dict=state["optimizer"], options=StateDictOptions(full_state_dict=True))
+        if state["loader"] is not None:
+            self.loader.load_state_dict(state["loader"])
+        ckpt.set_rng_state(state["rng"])
+        self.step, self.bad_steps = state["step"], state["bad_steps"]
+
+
+def _to_device(batch: Batch, device: torch.device) -> Batch:
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(_to_device(b, device) for b in batch)
+    return batch

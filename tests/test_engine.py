@@ -1,0 +1,245 @@
+"""The inference engine: exact tokens against the model's full forward, batching, sampling,
+speculation, stops, cancellation, streaming. Tiny model with a wide init so logits are far
+from ties (a random model at the default init std has near-equal logits)."""
+
+import asyncio
+
+import pytest
+import torch
+
+from nanoseek import Transformer
+from nanoseek.config import tiny
+from nanoseek.inference import AsyncEngine, Engine, SamplingParams
+from nanoseek.inference.cache import LatentCachePool, StepView, latent_width, mha_width
+from nanoseek.inference.step import decode_hidden, decode_mtp, static_moe
+
+GREEDY = SamplingParams(max_new_tokens=12, stop_token_ids=())
+SAMPLED = SamplingParams(max_new_tokens=12, stop_token_ids=(), temperature=1.0, top_p=0.9, top_k=40, seed=7,
+                         presence_penalty=0.3, frequency_penalty=0.2)
+PROMPTS = [[5, 6, 7, 8, 9], [3] * 21, [100, 200], list(range(40, 77))]
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return Transformer(tiny().replace(initializer_range=0.1)).eval()
+
+
+def argmax_decode(model, prompt, n):
+    ids = list(prompt)
+    with torch.no_grad():
+        for _ in range(n):
+            ids.append(int(model(torch.tensor([ids]))[0, -1].argmax()))
+    return ids[len(prompt):]
+
+
+def test_greedy_equals_full_forward_argmax(model):
+    engine = Engine(model, max_slots=4, max_len=96, prefill_chunk=16)  # chunked: prompt of 37
+    for prompt, c in zip(PROMPTS, engine.generate(PROMPTS, GREEDY)):
+        assert c.token_ids == argmax_decode(model, prompt, 12)
+        assert c.finish_reason == "length"
+
+
+@pytest.mark.parametrize("params", [GREEDY, SAMPLED], ids=["greedy", "sampled"])
+def test_batched_equals_alone(model, params):
+    batched = Engine(model, max_slots=4, max_len=96).generate(PROMPTS, params)
+    for prompt, c in zip(PROMPTS, batched):
+        alone = Engine(model, max_slots=1, max_len=96).generate([prompt], params)[0]
+        assert c.token_ids == alone.token_ids
+
+
+def test_same_seed_same_output_other_seed_differs(model):
+    engine = Engine(model, max_slots=4, max_len=96)
+    a, b, c = engine.generate([PROMPTS[0]] * 3, [SAMPLED, SAMPLED, SamplingParams(**{**SAMPLED.__dict__, "seed": 8})])
+    assert a.token_ids == b.token_ids != c.token_ids
+
+
+def test_mid_flight_join_does_not_change_others(model):
+    engine = Engine(model, max_slots=4, max_len=96)
+    first = engine.add_request(PROMPTS[1], GREEDY)
+    out = {first: []}
+    for _ in range(4):
+        for d in engine.step():
+            out[d.request_id].extend(d.token_ids)
+    late = engine.add_request(PROMPTS[3], GREEDY)  # joins while `first` is decoding
+    out[late] = []
+    while engine.has_unfinished():
+        for d in engine.step():
+            out[d.request_id].extend(d.token_ids)
+    assert out[first] == argmax_decode(model, PROMPTS[1], 12)
+    assert out[late] == argmax_decode(model, PROMPTS[3], 12)
+
+
+@pytest.mark.parametrize("params", [GREEDY, SAMPLED], ids=["greedy", "sampled"])
+def test_speculative_equals_plain(model, params):
+    plain = Engine(model, max_slots=4, max_len=96).generate(PROMPTS, params)
+    spec_engine = Engine(model, max_slots=4, max_len=96, speculative=True)
+    spec = spec_engine.generate(PROMPTS, params)
+    assert [c.token_ids for c in spec] == [c.token_ids for c in plain]
+    assert spec_engine.stats["drafted"] > 0
+
+
+def test_speculative_accept_path_with_oracle_drafts(model):
+    """Random MTP weights never guess right: swap in drafts that are right 2 times in 3 so the
+    accept branch (two tokens per step, cache positions skipped ahead) is exercised."""
+    reference = {tuple(p): p + argmax_decode(model, p, 14) for p in PROMPTS}
+    engine = Engine(model, max_slots=4, max_len=96, speculative=True)
+    real_mtp = engine.runner.mtp
+
+    def oracle(h, next_ids, positions, slots, max_position):
+        logits = real_mtp(h, next_ids, positions, slots, max_position)
+        for b, slot in enumerate(slots.tolist()):
+            seq = reference[tuple(next(r for r in engine.decoding if r.slot == slot).prompt)]
+            for t, pos in enumerate(positions[b].tolist()):
+                if pos % 3:
+                    logits[b, t, seq[pos + 2]] = 1e4
+        return logits
+
+    engine.runner.mtp = oracle
+    for prompt, c in zip(PROMPTS, engine.generate(PROMPTS, GREEDY)):
+        assert c.token_ids == reference[tuple(prompt)][len(prompt) : len(prompt) + 12]
+    assert engine.stats["accepted"] > engine.stats["drafted"] // 3
+
+
+def test_decode_step_equals_model_forward_absorbed_and_expanded(model):
+    """The engine's decode forward (static MoE, latent cache) against the model's own forward,
+    and the model's absorbed and expanded attention on the engine's cache against each other."""
+    cfg = model.config
+    ids = torch.randint(0, cfg.vocab_size, (2, 9))
+    full = model(ids)
+    outs = {}
+    with torch.no_grad():
+        for name in ["engine", "absorbed", "expanded"]:
+            pool = LatentCachePool(cfg, slots=3, max_len=32)
+            slots = torch.tensor([2, 0])
+            steps = []
+            for t in range(9):
+                pos = torch.full((2, 1), t)
+                view = StepView.build(slots, pos, 32)
+                if name == "engine":
+                    h = decode_hidden(model, ids[:, t : t + 1], pos, pool.main_caches(view))
+                else:
+                    h, _ = model.hidden_states(ids[:, t : t + 1], pos, pool.main_caches(view), name == "absorbed")
+                steps.append(model.logits(h))
+            outs[name] = torch.cat(steps, 1)
+    for name, out in outs.items():
+        assert (out - full).abs().max().item() < 1e-4, name
+
+
+@pytest.mark.parametrize("tokens", [1, 3, 20])
+def test_static_moe_equals_model_moe(model, tokens):
+    """Both static-shape dispatches (gathered experts for few tokens, sorted for many)."""
+    moe = model.layers[1].mlp
+    x = torch.randn(tokens, model.config.hidden_size)
+    with torch.no_grad():
+        want, _ = moe(x.unsqueeze(0))
+        assert (static_moe(moe, x) - want[0]).abs().max().item() < 1e-5
+
+
+def test_mtp_step_equals_model_mtp_forward(model):
+    cfg = model.config
+    ids = torch.randint(0, cfg.vocab_size, (1, 8))
+    with torch.no_grad():
+        h, _ = model.hidden_states(ids)
+        positions = torch.arange(7).unsqueeze(0)
+        _, full = model.mtp_forward(0, h[:, :-1], ids[:, 1:], positions)
+        pool = LatentCachePool(cfg, slots=1, max_len=16, with_mtp=True)
+        steps = []
+        for t in range(7):
+            pos = positions[:, t : t + 1]
+            view = StepView.build(torch.tensor([0]), pos, 16)
+            steps.append(decode_mtp(model, 0, h[:, t : t + 1], ids[:, t + 1 : t + 2], pos, pool.mtp_cache(0, view))[1])
+    assert (torch.cat(steps, 1) - full).abs().max().item() < 1e-4
+
+
+def test_stop_token_and_max_new_tokens(model):
+    engine = Engine(model, max_slots=2, max_len=96)
+    free_run = argmax_decode(model, PROMPTS[0], 12)
+    stop = free_run[4]
+    first = free_run.index(stop)
+    c = engine.generate([PROMPTS[0]], SamplingParams(max_new_tokens=12, stop_token_ids=(stop,)))[0]
+    assert c.finish_reason == "stop" and c.token_ids == free_run[: first + 1]
+    c = engine.generate([PROMPTS[0]], SamplingParams(max_new_tokens=3, stop_token_ids=()))[0]
+    assert c.finish_reason == "length" and c.token_ids == free_run[:3]
+
+
+def test_cache_full_finishes_with_length(model):
+    engine = Engine(model, max_slots=1, max_len=16)
+    c = engine.generate([PROMPTS[1][:10]], SamplingParams(max_new_tokens=100, stop_token_ids=()))[0]
+    assert c.finish_reason == "length" and len(c.token_ids) == 6
+
+
+def test_cancel_frees_the_slot(model):
+    engine = Engine(model, max_slots=1, max_len=96)
+    seen = []
+    rid = engine.add_request(PROMPTS[0], SamplingParams(max_new_tokens=50, stop_token_ids=()), seen.append)
+    waiting = engine.add_request(PROMPTS[2], GREEDY)
+    engine.step()
+    engine.step()
+    assert engine.free_slots == 0
+    assert engine.cancel(rid)
+    assert seen[-1].finish_reason == "cancelled" and engine.free_slots == 1
+    done = engine.generate([], GREEDY)  # nothing new; the waiting request still runs below
+    assert done == []
+    out = []
+    while engine.has_unfinished():
+        out += [t for d in engine.step() if d.request_id == waiting for t in d.token_ids]
+    assert out == argmax_decode(model, PROMPTS[2], 12)
+    assert not engine.cancel(rid)
+
+
+def test_logprobs_are_the_models(model):
+    engine = Engine(model, max_slots=2, max_len=96)
+    c = engine.generate([PROMPTS[0]], SamplingParams(max_new_tokens=5, stop_token_ids=(), temperature=1.0,
+                                                      seed=1, logprobs=True))[0]
+    seq = torch.tensor([PROMPTS[0] + c.token_ids])
+    with torch.no_grad():
+        logp = model(seq)[0, len(PROMPTS[0]) - 1 : -1].log_softmax(-1)
+    want = logp.gather(1, torch.tensor(c.token_ids).unsqueeze(1)).squeeze(1)
+    assert torch.allclose(torch.tensor(c.logprobs), want, atol=1e-4)
+
+
+def test_streaming_callback_sees_every_token(model):
+    engine = Engine(model, max_slots=4, max_len=96, speculative=True)
+    streamed = {}
+    comps = engine.generate(PROMPTS, GREEDY, on_token=lambda d: streamed.setdefault(d.request_id, []).extend(d.token_ids))
+    assert all(streamed[c.request_id] == c.token_ids for c in comps)
+
+
+def test_async_engine_streams_and_cancels(model):
+    aeng = AsyncEngine(Engine(model, max_slots=2, max_len=96))
+    try:
+        async def main():
+            async def collect(prompt):
+                return [t async for d in aeng.stream(prompt, GREEDY) for t in d.token_ids]
+
+            async def abandon(prompt):
+                async for _ in aeng.stream(prompt, SamplingParams(max_new_tokens=80, stop_token_ids=())):
+                    break  # the client goes away: the request is cancelled
+
+            results = await asyncio.gather(collect(PROMPTS[0]), abandon(PROMPTS[1]), collect(PROMPTS[2]))
+            return results[0], results[2]
+
+        a, b = asyncio.run(main())
+        assert a == argmax_decode(model, PROMPTS[0], 12) and b == argmax_decode(model, PROMPTS[2], 12)
+        assert [c.token_ids for c in aeng.generate(PROMPTS[:2], GREEDY)] == \
+            [argmax_decode(model, p, 12) for p in PROMPTS[:2]]
+    finally:
+        aeng.close()
+    assert aeng.engine.free_slots == 2
+
+
+def test_cache_holds_only_latents():
+    cfg = tiny()
+    pool = LatentCachePool(cfg, slots=2, max_len=8)
+    assert latent_width(cfg) == cfg.kv_lora_rank + cfg.qk_rope_head_dim
+    assert pool.bytes_per_token() == cfg.num_hidden_layers * latent_width(cfg) * 4
+    assert mha_width(cfg) == 2 * cfg.num_attention_heads * (cfg.qk_nope_head_dim + cfg.qk_rope_head_dim)
+
+
+def test_invalid_params_name_the_field(model):
+    engine = Engine(model, max_slots=1, max_len=32)
+    with pytest.raises(ValueError, match="top_p"):
+        engine.add_request([1, 2], SamplingParams(top_p=0.0))
+    with pytest.raises(ValueError, match="prompt"):
+        engine.add_request([1] * 40)

@@ -1,0 +1,227 @@
+"""The training loop in-process: schedules, optimizer groups, accumulation, NaN handling,
+router balancing, metrics, checkpoints (tiny preset, a few steps each)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from nanoseek import Transformer
+from nanoseek.config import tiny
+from nanoseek.train import TrainConfig, TrainingDiverged, train
+from nanoseek.train import checkpoint as ckpt
+from nanoseek.train.metrics import read_metrics
+from nanoseek.train.optim import param_groups
+from nanoseek.train.schedule import Schedule
+
+torch.set_num_threads(1)  # other suites share the 2 cores; results must not depend on it
+
+
+class Synthetic:
+    """A resumable loader of random (inputs, labels) batches: labels = inputs shifted by one."""
+
+    def __init__(self, batch_size=4, seq_len=32, vocab=512, seed=0):
+        self.b, self.t, self.vocab, self.seed, self.step = batch_size, seq_len, vocab, seed, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.step)
+        self.step += 1
+        # A learnable stream: each row counts up from a random start (mod vocab).
+        start = torch.randint(0, self.vocab, (self.b, 1), generator=g)
+        seq = (start + torch.arange(self.t + 1)) % self.vocab
+        return seq[:, :-1], seq[:, 1:]
+
+    def state_dict(self):
+        return {"step": self.step}
+
+    def load_state_dict(self, s):
+        self.step = s["step"]
+
+
+def _model(seed=0, **changes):
+    torch.manual_seed(seed)
+    return Transformer(tiny().replace(**changes))
+
+
+def _cfg(**kw):
+    base = dict(steps=4, lr=3e-3, warmup_steps=1, progress=False, peak_flops=1e10, save_every=0)
+    return TrainConfig(**{**base, **kw})
+
+
+# ---- schedule and optimizer ------------------------------------------------------------------
+
+
+def test_wsd_schedule_warms_up_holds_then_decays_to_min():
+    s = Schedule("wsd", total_steps=100, warmup_steps=10, decay_frac=0.2, min_ratio=0.1)
+    assert [s(i) for i in (0, 4, 9)] == [0.1, 0.5, 1.0]
+    assert all(s(i) == 1.0 for i in range(10, 80))
+    assert s(80) < 1.0 and math.isclose(s(99), 0.1)
+    assert all(s(i) >= s(i + 1) for i in range(80, 99))
+
+
+def test_cosine_schedule_ends_at_min_ratio():
+    s = Schedule("cosine", total_steps=50, warmup_steps=5, min_ratio=0.1)
+    assert s(4) == 1.0 and s(5) == 1.0 and math.isclose(s(49), 0.1)
+    assert all(s(i) >= s(i + 1) for i in range(5, 49))
+
+
+def test_unknown_schedule_is_rejected():
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        TrainConfig(schedule="linear")
+
+
+def test_weight_decay_on_matrices_only_not_norms_or_embedding():
+    model = _model()
+    decay, no_decay = param_groups(model, 0.1)
+    assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
+    decayed = {id(p) for p in decay["params"]}
+    names = {n for n, p in model.named_parameters() if id(p) in decayed}
+    assert "lm_head.weight" in names and "layers.1.mlp.experts.gate_up_proj" in names
+    assert "embed_tokens.weight" not in names
+    assert not any("norm" in n for n in names)
+    assert len(decay["params"]) + len(no_decay["params"]) == len(list(model.parameters()))
+
+
+# ---- the loop --------------------------------------------------------------------------------
+
+
+def test_loss_decreases_and_router_biases_move():
+    model = _model()
+    result = train(_cfg(steps=12, lr=1e-2), model, Synthetic())
+    assert result.step == 12 and result.skipped == 0
+    assert sum(result.losses[-3:]) < sum(result.losses[:3])
+    biases = [m.gate.e_score_correction_bias for m in model.moe_layers()]
+    assert all(b.abs().max() > 0 for b in biases)
+    assert all(m.expert_load.sum() == 0 for m in model.moe_layers())  # counters reset each step
+
+
+def test_router_bias_gamma_zero_freezes_biases():
+    model = _model()
+    train(_cfg(steps=2, router_bias_gamma=0.0), model, Synthetic())
+    assert all(m.gate.e_score_correction_bias.abs().max() == 0 for m in model.moe_layers())
+
+
+def test_grad_accumulation_matches_one_big_batch():
+    a = train(_cfg(steps=3, grad_accum=2), _model(), Synthetic(batch_size=2))
+    big = _BigBatches(Synthetic(batch_size=2))
+    b = train(_cfg(steps=3), _model(), big)
+    torch.testing.assert_close(torch.tensor(a.losses), torch.tensor(b.losses), rtol=1e-5, atol=1e-6)
+
+
+class _BigBatches:
+    """Two consecutive micro-batches of `inner` as one batch of twice the rows."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        (x1, y1), (x2, y2) = next(self.inner), next(self.inner)
+        return torch.cat([x1, x2]), torch.cat([y1, y2])
+
+
+def _nan_loss_from(step_at: int):
+    calls = {"n": 0}
+
+    def loss_fn(model, batch):
+        out = model(batch[0], labels=batch[1])
+        calls["n"] += 1
+        if calls["n"] > step_at:
+            out.loss = out.loss * float("nan")
+        return out
+
+    return loss_fn
+
+
+def test_nan_step_is_skipped_with_a_warning_and_weights_unchanged():
+    model = _model()
+    with pytest.warns(RuntimeWarning, match="skipped the update"):
+        result = train(_cfg(steps=3, max_bad_steps=5), model, Synthetic(), loss_fn=_nan_loss_from(2))
+    assert result.skipped == 1 and result.step == 3
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_consecutive_nan_steps_abort_with_a_clear_message():
+    with pytest.raises(TrainingDiverged, match="3 steps in a row"), pytest.warns(RuntimeWarning):
+        train(_cfg(steps=10, max_bad_steps=3), _model(), Synthetic(), loss_fn=_nan_loss_from(1))
+
+
+# ---- outputs ---------------------------------------------------------------------------------
+
+
+def test_metrics_jsonl_has_every_field_per_step(tmp_path):
+    train(_cfg(steps=3), _model(), Synthetic(), out_dir=tmp_path)
+    rows = read_metrics(tmp_path / "metrics.jsonl")
+    assert [r["step"] for r in rows] == [1, 2, 3]
+    for key in ("loss", "ce", "mtp", "balance", "lr", "grad_norm", "tokens_per_s", "mfu"):
+        assert all(math.isfinite(r[key]) for r in rows), key
+    n_moe = len(_model().moe_layers())
+    assert all(len(r["expert_imbalance"]) == n_moe and min(r["expert_imbalance"]) >= 1.0 for r in rows)
+    assert all(len(r["router_bias_min"]) == n_moe for r in rows)
+    first = rows[0]
+    cfg = tiny()
+    assert math.isclose(first["loss"], first["ce"] + cfg.mtp_loss_weight * first["mtp"]
+                        + cfg.balance_loss_alpha * first["balance"], rel_tol=1e-5)
+
+
+def test_checkpoints_keep_last_k_and_final_model_loads(tmp_path):
+    model = _model()
+    train(_cfg(steps=6, save_every=2, keep_last=2), model, Synthetic(), out_dir=tmp_path)
+    assert [p.name for p in ckpt.list_checkpoints(tmp_path)] == ["step_000004", "step_000006"]
+    assert not [p for p in (tmp_path / "checkpoints").iterdir() if p.name.startswith(".tmp")]
+    loaded = Transformer.from_pretrained(tmp_path)
+    for (name, a), b in zip(model.state_dict().items(), loaded.state_dict().values()):
+        assert torch.equal(a, b), name  # router biases included
+
+
+def test_final_checkpoint_loads_in_transformers(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    transformers.logging.set_verbosity_error()
+    model = _model()
+    train(_cfg(steps=2), model, Synthetic(), out_dir=tmp_path)
+    hf = transformers.AutoModelForCausalLM.from_pretrained(tmp_path).eval()
+    x = torch.randint(0, 512, (1, 16))
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(hf(x).logits, model(x), rtol=1e-4, atol=1e-4)
+
+
+def test_resume_in_process_is_bit_exact(tmp_path):
+    full = train(_cfg(steps=6), _model(), Synthetic())
+    first = train(_cfg(steps=6, save_every=3), _model(), _StopAfter(Synthetic(), 3), out_dir=tmp_path)
+    assert first.step == 4 and first.interrupted  # the signal came during step 4: it finished, then saved
+    rest = train(_cfg(steps=6, save_every=3), _model(seed=123), Synthetic(), out_dir=tmp_path, resume=True)
+    assert first.losses + rest.losses == full.losses
+
+
+class _StopAfter:
+    """Delivers `n` batches, then sends this process SIGTERM while fetching the next (a kill mid-run)."""
+
+    def __init__(self, inner, n):
+        self.inner, self.n, self.given = inner, n, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.given == self.n:
+            import os
+            import signal
+
+            os.kill(os.getpid(), signal.SIGTERM)  # handled: stop after this step
+        self.given += 1
+        return next(self.inner)
+
+    def state_dict(self):
+        return self.inner.state_dict()
+
+    def load_state_dict(self, s):
+        self.inner.load_state_dict(s)
