@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup browser test bench clean
+.PHONY: setup browser test bench clean speedrun
 
 setup: $(STAMP)
 
@@ -32,3 +32,9 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# The main job: set up, then tokenizer -> pretrain -> SFT -> GRPO -> eval into runs/speedrun/.
+# Rerunning continues an unfinished run. PROFILE=tiny for a 3-minute smoke test.
+PROFILE ?= speedrun
+speedrun: setup
+	$(VENV)/bin/nanoseek speedrun --profile $(PROFILE)

@@ -68,15 +68,35 @@ def load_transformers(model: Transformer):
         return AutoModelForCausalLM.from_pretrained(tmp, dtype=torch.float32).eval()
 
 
-def load_llama_cpp(model: Transformer):
-    """llama-cpp-python on our GGUF export, if both are available (optional extras)."""
+def load_llama_cpp(model: Transformer, model_dir: str | None, n_ctx: int, threads: int, workdir: Path):
+    """llama.cpp (through llama-cpp-python, an optional extra) on our f32 GGUF export of the same
+    weights; None when it is not installed. Random-weight presets get a throwaway tokenizer: the
+    benchmark feeds token ids, so only the vocabulary's size matters."""
     try:
-        from llama_cpp import Llama  # noqa: F401
-
-        from nanoseek.interop.gguf import export_gguf  # noqa: F401
+        from llama_cpp import Llama
     except ImportError:
         return None
-    return None  # the GGUF export is not written yet: see the issue's interop note
+    from nanoseek.interop.gguf import export_gguf
+    from nanoseek.tokenizer import train_tokenizer
+
+    if model_dir is None:
+        model_dir = workdir / "checkpoint"
+        model.save_pretrained(model_dir)
+        train_tokenizer(["a throwaway tokenizer for the benchmark"], model.config.vocab_size).save(model_dir)
+    path = export_gguf(model_dir, workdir / "model-f32.gguf", dtype="f32")
+    return Llama(str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
+
+
+def llama_cpp_generate(llm, prompt: list[int], new_tokens: int) -> float:
+    """Greedy tokens/s, prefill included; the cache is cleared first so no prefix is reused."""
+    llm.reset()
+    start = time.perf_counter()
+    n = 0
+    for _ in llm.generate(prompt, top_k=1, temp=0.0, reset=True):
+        n += 1
+        if n == new_tokens:
+            break
+    return n / (time.perf_counter() - start)
 
 
 def bench_preset(name: str, args) -> dict:
@@ -91,6 +111,9 @@ def bench_preset(name: str, args) -> dict:
         spec = Engine(model, max_slots=32, max_len=args.prompt_len + args.new_tokens + 8,
                       compile=not args.eager, speculative=True)
     hf = None if args.skip_transformers else load_transformers(model)
+    workdir = tempfile.TemporaryDirectory()
+    llm = None if args.skip_llama_cpp else load_llama_cpp(model, args.model, args.prompt_len + args.new_tokens + 8,
+                                                          args.threads, Path(workdir.name))
     start = time.perf_counter()  # warm up: compiles the decode step for the shapes used below
     for eng in filter(None, [engine, spec]):
         for n in (1, 8, 32):
@@ -101,6 +124,8 @@ def bench_preset(name: str, args) -> dict:
         runs.setdefault("ours_b1", []).append(ours(engine, [prompt], args.new_tokens))
         if hf is not None:
             runs.setdefault("transformers_b1", []).append(transformers_generate(hf, prompt, args.new_tokens))
+        if llm is not None:
+            runs.setdefault("llama_cpp_b1", []).append(llama_cpp_generate(llm, prompt, args.new_tokens))
         if spec is not None:
             runs.setdefault("ours_mtp_b1", []).append(ours(spec, [prompt], args.new_tokens))
         for n in (8, 32):
@@ -117,11 +142,15 @@ def bench_preset(name: str, args) -> dict:
     row["cache_mha_per_layer"] = mha_width(cfg)
     row["cache_ratio"] = round(latent_width(cfg) / mha_width(cfg), 4)
     row["cache_bytes_per_token"] = engine.pool.bytes_per_token()
+    if llm is not None:
+        llm.close()
+    workdir.cleanup()
     return row
 
 
 def table(rows: list[dict]) -> str:
     cols = [("preset", "model"), ("ours_b1", "ours b1 tok/s"), ("transformers_b1", "HF generate b1"),
+            ("llama_cpp_b1", "llama.cpp b1 (f32 GGUF)"),
             ("ours_b8", "ours 8 streams"), ("ours_b32", "ours 32 streams"), ("ours_mtp_b1", "ours+MTP b1"),
             ("mtp_acceptance", "MTP accept"), ("mtp_speedup_b1", "MTP speedup"),
             ("cache_ratio", "cache vs MHA")]
@@ -141,6 +170,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--eager", action="store_true", help="do not compile the decode step")
     parser.add_argument("--skip-transformers", action="store_true")
+    parser.add_argument("--skip-llama-cpp", action="store_true", help="even if llama-cpp-python is installed")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     names = [args.model] if args.model else args.presets.split(",")

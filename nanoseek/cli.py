@@ -183,6 +183,203 @@ def _run_serve(args: argparse.Namespace) -> int:
 COMMANDS: list[Callable] = [_add_pretrain, _add_sft, _add_chat, _add_serve]
 
 
+# ---- reinforcement learning and evaluation (nanoseek.train.grpo, .recipes, nanoseek.eval) ------
+# Options left unset fall back to GRPOConfig's / EvalConfig's defaults (documented there), so
+# the defaults live in one place and building the parser imports nothing heavy.
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+def _given(args: argparse.Namespace, names: dict[str, str]) -> dict:
+    """{config field: value} for the options the user gave (None = not given)."""
+    return {field: getattr(args, dest) for dest, field in names.items() if getattr(args, dest) is not None}
+
+
+_EVAL_FIELDS = {"families": "families", "langs": "langs", "eval_n": "n_per", "eval_k": "k", "seed": "seed",
+                "eval_max_new_tokens": "max_new_tokens", "eval_difficulty": "difficulty"}
+_GRPO_FIELDS = {"steps": "steps", "prompts_per_step": "prompts_per_step", "group_size": "group_size",
+                "max_new_tokens": "max_new_tokens", "temperature": "temperature", "lr": "lr",
+                "inner_updates": "inner_updates", "micro_batch": "micro_batch", "beta": "beta",
+                "clip_eps": "clip_eps", "clip_eps_high": "clip_eps_high", "loss_norm": "loss_norm",
+                "ref_reset_every": "ref_reset_every", "old_logprobs": "old_logprobs", "difficulty": "difficulty",
+                "families": "families", "langs": "langs", "seed": "seed", "max_seconds": "max_seconds"}
+
+
+def _add_eval_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("evaluation (held-out eval split; defaults: nanoseek.train.recipes.EvalConfig)")
+    g.add_argument("--families", type=_csv, default=None, help="comma-separated task families (default: all)")
+    g.add_argument("--langs", type=_csv, default=None, help="comma-separated languages (default: en,es,zh)")
+    g.add_argument("--eval-n", type=int, default=None, help="problems per family and language (default 10)")
+    g.add_argument("--eval-k", type=int, default=None, help="samples per problem: 1 = greedy pass@1, >1 adds maj@k")
+    g.add_argument("--eval-max-new-tokens", type=int, default=None)
+    g.add_argument("--eval-difficulty", type=int, default=None, help="one level (default: spread over all)")
+    g.add_argument("--seed", type=int, default=None)
+    g.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+
+
+def _add_rl(sub) -> None:
+    p = sub.add_parser("rl", help="GRPO reasoning RL; the R1-Zero, R1 and distillation recipes")
+    p.add_argument("--model", required=True,
+                   help="checkpoint to start from: the SFT model (grpo), the base (r1-zero, r1), the student (distill)")
+    p.add_argument("--out", required=True, help="new output directory: stages, metrics, plots, report.md")
+    p.add_argument("--recipe", default="grpo", choices=["grpo", "r1-zero", "r1", "distill"])
+    p.add_argument("--teacher", default=None, help="distill: the larger teacher checkpoint")
+    p.add_argument("--no-eval", action="store_true", help="grpo: train only (no held-out eval, no report)")
+    g = p.add_argument_group("GRPO (defaults: nanoseek.train.grpo.GRPOConfig)")
+    g.add_argument("--steps", type=int, help="rollouts")
+    g.add_argument("--prompts-per-step", type=int)
+    g.add_argument("--group-size", type=int, help="samples per prompt (G)")
+    g.add_argument("--max-new-tokens", type=int)
+    g.add_argument("--temperature", type=float)
+    g.add_argument("--lr", type=float)
+    g.add_argument("--inner-updates", type=int, help="optimizer steps per rollout")
+    g.add_argument("--micro-batch", type=int, help="sequences per forward/backward")
+    g.add_argument("--beta", type=float, help="KL coefficient (0 = no KL term)")
+    g.add_argument("--clip-eps", type=float)
+    g.add_argument("--clip-eps-high", type=float, help="DAPO clip-higher (default: --clip-eps)")
+    g.add_argument("--loss-norm", choices=["sequence", "token", "constant"],
+                   help="sequence (GRPO), token (DAPO), constant (Dr. GRPO)")
+    g.add_argument("--no-scale-rewards", action="store_true", help="Dr. GRPO: no division by the group std")
+    g.add_argument("--ref-reset-every", type=int, help="reset the KL reference every N steps")
+    g.add_argument("--old-logprobs", choices=["model", "engine"])
+    g.add_argument("--difficulty", type=int, help="starting task level")
+    g.add_argument("--no-curriculum", action="store_true", help="keep every family at --difficulty")
+    g.add_argument("--reward-weights", default=None, help="accuracy,format,language (default 1,0.2,0.1)")
+    g.add_argument("--max-seconds", type=float, help="stop RL after this wall time")
+    _add_eval_options(p)
+    p.set_defaults(run=_run_rl)
+
+
+def _run_rl(args: argparse.Namespace) -> int:
+    import torch
+
+    from nanoseek.data.rewards import RewardWeights
+    from nanoseek.train import recipes
+    from nanoseek.train.grpo import GRPOConfig, grpo
+
+    fields = _given(args, _GRPO_FIELDS)
+    if args.no_scale_rewards:
+        fields["scale_rewards"] = False
+    if args.no_curriculum:
+        fields["curriculum"] = False
+    if args.reward_weights is not None:
+        weights = [float(w) for w in args.reward_weights.split(",")]
+        if len(weights) != 3:
+            raise ValueError(f"--reward-weights must be accuracy,format,language; got {args.reward_weights!r}")
+        fields["reward"] = RewardWeights(*weights)
+    config = GRPOConfig(**fields)  # validates before any heavy work
+    evaluation = recipes.EvalConfig(**_given(args, _EVAL_FIELDS))
+    if args.recipe == "distill" and not args.teacher:
+        raise ValueError("--recipe distill needs --teacher DIR")
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    if args.recipe == "grpo" and args.no_eval:
+        print(grpo(args.model, args.out, config).summary(), file=sys.stderr)
+        return 0
+    if args.recipe == "grpo":
+        result = recipes.rl_recipe(args.model, args.out, config, evaluation=evaluation)
+    elif args.recipe == "r1-zero":
+        result = recipes.r1_zero(args.model, args.out, config, evaluation=evaluation)
+    elif args.recipe == "r1":
+        result = recipes.r1(args.model, args.out, recipes.R1Config(rl1=config, rl2=config, seed=config.seed),
+                            evaluation=evaluation)
+    else:
+        from nanoseek.train.distill import DistillConfig, distill
+
+        result = distill(args.teacher, args.model, args.out,
+                         DistillConfig(families=config.families, langs=config.langs, seed=config.seed),
+                         rl_config=config, evaluation=evaluation)
+    print(result.summary(), file=sys.stderr)
+    return 0
+
+
+def _add_eval(sub) -> None:
+    p = sub.add_parser("eval", help="held-out pass@1 / maj@k per task family and language")
+    p.add_argument("--model", required=True, help="checkpoint directory")
+    p.add_argument("--out", default=None, help="directory for eval.json, a plot and report.md (default: print only)")
+    p.add_argument("--template", default="chat", choices=["chat", "r1-zero"])
+    _add_eval_options(p)
+    p.set_defaults(run=_run_eval)
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import torch
+
+    from nanoseek.eval.report import plot_eval, results_table, write_report
+    from nanoseek.train.recipes import EvalConfig, evaluate_dir
+
+    evaluation = EvalConfig(**_given(args, _EVAL_FIELDS))
+    if not (Path(args.model) / "config.json").is_file():
+        raise FileNotFoundError(f"--model {args.model} is not a checkpoint directory (no config.json)")
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    results = evaluate_dir(args.model, evaluation, args.template)
+    print(results_table(results, "pass@1"))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        results.save(out / "eval.json")
+        plots = [p for p in [plot_eval({"model": results}, out / "eval_pass1.png")] if p]
+        report = write_report(out, [], {"model": results}, plots, title=f"Evaluation of {args.model}")
+        print(f"report: {report}", file=sys.stderr)
+    return 0
+
+
+COMMANDS += [_add_rl, _add_eval]
+
+
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="convert a checkpoint for another runtime (GGUF for llama.cpp)")
+    p.add_argument("--model", required=True, help="checkpoint directory (config.json, safetensors, tokenizer)")
+    p.add_argument("--format", default="gguf", choices=["gguf"], help="gguf: llama.cpp's deepseek2 (default)")
+    p.add_argument("--out", required=True, help="output file, e.g. model-f16.gguf")
+    p.add_argument("--dtype", default="f16", choices=["f32", "f16"],
+                   help="weight type (default f16; norms, biases and the router stay f32)")
+    p.set_defaults(run=_run_export)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from nanoseek.interop.gguf import export_gguf
+
+    if Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out} is a directory; give a file name such as model.gguf")
+    out = export_gguf(args.model, args.out, dtype=args.dtype)
+    print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB, deepseek2, {args.dtype})", file=sys.stderr)
+    return 0
+
+
+COMMANDS += [_add_export]
+
+
+def _add_speedrun(sub) -> None:
+    from nanoseek.speedrun import PROFILES
+
+    p = sub.add_parser("speedrun", help="tokenizer -> pretrain -> SFT -> GRPO -> eval -> report, resumable")
+    p.add_argument("--profile", default="speedrun", choices=PROFILES,
+                   help="speedrun: 20 min on 2 CPU cores; tiny: a 3-minute smoke test; gpu: one GPU")
+    p.add_argument("--name", default=None, help="run name: runs/<name>/ (default: the profile's name)")
+    p.add_argument("--runs-dir", default="runs")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    p.set_defaults(run=_run_speedrun)
+
+
+def _run_speedrun(args: argparse.Namespace) -> int:
+    import torch
+
+    from nanoseek.speedrun import speedrun
+
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    speedrun(args.name or args.profile, args.profile, args.runs_dir)
+    return 0
+
+
+COMMANDS += [_add_speedrun]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nanoseek", description="The DeepSeek system, small enough to train on a CPU.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)

@@ -126,6 +126,24 @@ def test_ctrl_c_stops_the_reply_and_the_chat_goes_on(model):
     assert session.last["finish_reason"] == "stop"
 
 
+def test_an_engine_failure_is_reported_and_the_chat_goes_on(model, monkeypatch):
+    runner = model.engine.engine.runner
+    real, calls = runner.decode, []
+
+    def fail_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("injected decode failure")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "decode", fail_once)
+    out = console()
+    run_chat(ChatSession(model), script(QUESTION, QUESTION), out)
+    text = plain(out)
+    assert "the inference engine failed on this reply" in text
+    assert text.rstrip().count(ANSWER) == 1 and model.alive  # the second try is answered
+
+
 def test_policy_applies_in_the_terminal_too(model):
     policy = Policy.from_dict({"refuse": [{"topic": "weapons", "keywords": ["explosive"], "message": "No."}]})
     session = ChatSession(model, policy)

@@ -9,9 +9,9 @@ import torch
 
 from nanoseek import Transformer
 from nanoseek.config import tiny
-from nanoseek.inference import AsyncEngine, Engine, SamplingParams
+from nanoseek.inference import AsyncEngine, Engine, EngineError, SamplingParams
+from nanoseek.inference.engine import MAX_FAILED_STEPS
 from nanoseek.inference.cache import LatentCachePool, StepView, latent_width, mha_width
-from nanoseek.inference.step import decode_hidden, decode_mtp, static_moe
 
 GREEDY = SamplingParams(max_new_tokens=12, stop_token_ids=())
 SAMPLED = SamplingParams(max_new_tokens=12, stop_token_ids=(), temperature=1.0, top_p=0.9, top_k=40, seed=7,
@@ -101,39 +101,26 @@ def test_speculative_accept_path_with_oracle_drafts(model):
     assert engine.stats["accepted"] > engine.stats["drafted"] // 3
 
 
-def test_decode_step_equals_model_forward_absorbed_and_expanded(model):
-    """The engine's decode forward (static MoE, latent cache) against the model's own forward,
-    and the model's absorbed and expanded attention on the engine's cache against each other."""
+def test_decode_on_the_engine_cache_equals_model_forward_absorbed_and_expanded(model):
+    """Token-by-token decoding on the engine's latent cache against the model's full forward,
+    with absorbed and with expanded attention."""
     cfg = model.config
     ids = torch.randint(0, cfg.vocab_size, (2, 9))
     full = model(ids)
     outs = {}
     with torch.no_grad():
-        for name in ["engine", "absorbed", "expanded"]:
+        for name in ["absorbed", "expanded"]:
             pool = LatentCachePool(cfg, slots=3, max_len=32)
             slots = torch.tensor([2, 0])
             steps = []
             for t in range(9):
                 pos = torch.full((2, 1), t)
                 view = StepView.build(slots, pos, 32)
-                if name == "engine":
-                    h = decode_hidden(model, ids[:, t : t + 1], pos, pool.main_caches(view))
-                else:
-                    h, _ = model.hidden_states(ids[:, t : t + 1], pos, pool.main_caches(view), name == "absorbed")
+                h, _ = model.hidden_states(ids[:, t : t + 1], pos, pool.main_caches(view), name == "absorbed")
                 steps.append(model.logits(h))
             outs[name] = torch.cat(steps, 1)
     for name, out in outs.items():
         assert (out - full).abs().max().item() < 1e-4, name
-
-
-@pytest.mark.parametrize("tokens", [1, 3, 20])
-def test_static_moe_equals_model_moe(model, tokens):
-    """Both static-shape dispatches (gathered experts for few tokens, sorted for many)."""
-    moe = model.layers[1].mlp
-    x = torch.randn(tokens, model.config.hidden_size)
-    with torch.no_grad():
-        want, _ = moe(x.unsqueeze(0))
-        assert (static_moe(moe, x) - want[0]).abs().max().item() < 1e-5
 
 
 def test_mtp_step_equals_model_mtp_forward(model):
@@ -148,7 +135,8 @@ def test_mtp_step_equals_model_mtp_forward(model):
         for t in range(7):
             pos = positions[:, t : t + 1]
             view = StepView.build(torch.tensor([0]), pos, 16)
-            steps.append(decode_mtp(model, 0, h[:, t : t + 1], ids[:, t + 1 : t + 2], pos, pool.mtp_cache(0, view))[1])
+            steps.append(model.mtp_forward(0, h[:, t : t + 1], ids[:, t + 1 : t + 2], pos, pool.mtp_cache(0, view),
+                                           absorb=True)[1])
     assert (torch.cat(steps, 1) - full).abs().max().item() < 1e-4
 
 
@@ -227,6 +215,77 @@ def test_async_engine_streams_and_cancels(model):
     finally:
         aeng.close()
     assert aeng.engine.free_slots == 2
+
+
+def failing_decode(engine, monkeypatch, times):
+    """Make the engine's next `times` decode steps raise (a bug or an OOM mid-batch)."""
+    real, left = engine.runner.decode, [times]
+
+    def decode(*args, **kwargs):
+        if left[0] > 0:
+            left[0] -= 1
+            raise RuntimeError("injected decode failure")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine.runner, "decode", decode)
+
+
+def test_failed_step_ends_every_waiting_stream_with_an_error_then_recovers(model, monkeypatch):
+    engine = Engine(model, max_slots=2, max_len=96)
+    failing_decode(engine, monkeypatch, times=1)
+    aeng = AsyncEngine(engine)
+    try:
+        async def outcome(prompt):
+            try:
+                return [t async for d in aeng.stream(prompt, GREEDY) for t in d.token_ids]
+            except EngineError as e:
+                return e
+
+        async def main():  # three requests on two slots: one is still queued when the step fails
+            return await asyncio.wait_for(asyncio.gather(*(outcome(p) for p in PROMPTS[:3])), timeout=30)
+
+        results = asyncio.run(main())
+        assert all(isinstance(r, EngineError) and "injected decode failure" in str(r) for r in results)
+        assert aeng.alive and engine.free_slots == 2 and not engine.has_unfinished()
+        after = aeng.generate(PROMPTS[:2], GREEDY, timeout=30)  # the engine is usable again
+        assert [c.token_ids for c in after] == [argmax_decode(model, p, 12) for p in PROMPTS[:2]]
+    finally:
+        aeng.close()
+
+
+def test_generate_raises_engine_error_instead_of_hanging(model, monkeypatch):
+    engine = Engine(model, max_slots=2, max_len=96)
+    failing_decode(engine, monkeypatch, times=1)
+    aeng = AsyncEngine(engine)
+    try:
+        with pytest.raises(EngineError, match="injected"):
+            aeng.generate(PROMPTS[:2], GREEDY, timeout=30)
+    finally:
+        aeng.close()
+
+
+def test_repeated_failures_stop_the_engine_for_good(model, monkeypatch):
+    engine = Engine(model, max_slots=2, max_len=96)
+    failing_decode(engine, monkeypatch, times=10**9)
+    aeng = AsyncEngine(engine)
+    for _ in range(MAX_FAILED_STEPS):
+        with pytest.raises(EngineError):
+            aeng.generate([PROMPTS[0]], GREEDY, timeout=30)
+    aeng._thread.join(timeout=10)
+    assert not aeng.alive
+    with pytest.raises(EngineError, match="stopped"):
+        aeng.submit(PROMPTS[0], GREEDY)
+    aeng.close()  # harmless on a stopped engine
+
+
+def test_close_finishes_requests_in_flight_as_cancelled(model):
+    aeng = AsyncEngine(Engine(model, max_slots=1, max_len=96))
+    finishes = []
+    for prompt in PROMPTS[:3]:
+        aeng.submit(prompt, SamplingParams(max_new_tokens=80, stop_token_ids=()),
+                    lambda d: d.finish_reason and finishes.append(d.finish_reason))
+    aeng.close()
+    assert finishes == ["cancelled"] * 3 and not aeng.alive
 
 
 def test_cache_holds_only_latents():

@@ -99,14 +99,15 @@ def _moe(**changes) -> MoE:
     return moe
 
 
-def test_grouped_experts_equal_a_loop_over_experts():
+@pytest.mark.parametrize("tokens", [1, 3, 50])  # gathered (decode-sized) and sorted dispatch
+def test_routed_experts_equal_a_loop_over_experts(tokens):
     moe = _moe()
-    x = torch.randn(50, 64, requires_grad=True)
-    weights, idx = torch.rand(50, 2), torch.randint(0, 8, (50, 2))
+    x = torch.randn(tokens, 64, requires_grad=True)
+    weights, idx = torch.rand(tokens, 2), torch.randint(0, 8, (tokens, 2))
     fast = moe.experts(x, weights, idx)
     experts: RoutedExperts = moe.experts
     slow = torch.zeros_like(x)
-    for token in range(50):
+    for token in range(tokens):
         for slot in range(2):
             e = idx[token, slot]
             gate, up = (experts.gate_up_proj[e] @ x[token]).chunk(2)

@@ -352,6 +352,30 @@ def wait_for(condition, timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
+def test_engine_failure_is_a_500_and_a_stopped_engine_a_503(checkpoint, monkeypatch):
+    from nanoseek.inference.engine import MAX_FAILED_STEPS
+
+    with LiveServer(ChatModel.load(checkpoint, max_slots=2)) as server:
+        def broken(*args, **kwargs):
+            raise RuntimeError("injected decode failure")
+
+        monkeypatch.setattr(server.model.engine.engine.runner, "decode", broken)
+        body = {"model": server.model.name, "messages": HELLO}
+        r = post(server, "/v1/chat/completions", body)  # failed step 1
+        assert r.status_code == 500 and r.json()["error"]["code"] == "engine_error"
+        with httpx.stream("POST", server.url + "/v1/chat/completions", json={**body, "stream": True}, timeout=30) as r:
+            lines = [line for line in r.iter_lines() if line]  # failed step 2
+        assert r.status_code == 200 and json.loads(lines[-1].removeprefix("data: "))["error"]["code"] == "engine_error"
+        assert "data: [DONE]" not in lines
+        assert server.model.alive  # still taking requests after a failure
+        for _ in range(MAX_FAILED_STEPS - 2):
+            assert post(server, "/v1/completions", {"model": server.model.name, "prompt": "hi"}).status_code == 500
+        wait_for(lambda: not server.model.alive)
+        assert httpx.get(server.url + "/health").status_code == 503
+        r = post(server, "/v1/chat/completions", body)
+        assert r.status_code == 503 and r.json()["error"]["code"] == "engine_stopped"
+
+
 def test_api_key_is_required_when_set(checkpoint):
     with LiveServer(ChatModel.load(checkpoint, max_slots=2), api_key="sekrit") as server:
         name = server.model.name

@@ -5,9 +5,9 @@
     completions = engine.generate([prompt_ids, ...], SamplingParams(temperature=0.6, top_p=0.95))
 """
 
-from nanoseek.inference.engine import AsyncEngine, Completion, Engine, TokenDelta
+from nanoseek.inference.engine import AsyncEngine, Completion, Engine, EngineError, TokenDelta
 from nanoseek.inference.sampling import SamplingParams
 from nanoseek.inference.text import IncrementalDetokenizer, Split, TextStream, ThinkSplitter
 
-__all__ = ["AsyncEngine", "Completion", "Engine", "IncrementalDetokenizer", "SamplingParams", "Split",
+__all__ = ["AsyncEngine", "Completion", "Engine", "EngineError", "IncrementalDetokenizer", "SamplingParams", "Split",
            "TextStream", "ThinkSplitter", "TokenDelta"]

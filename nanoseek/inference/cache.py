@@ -103,6 +103,10 @@ class LatentCachePool:
         self._free.append(slot)
         self._free.sort(reverse=True)
 
+    def reset(self) -> None:
+        """Every slot free again (after the engine aborted all requests)."""
+        self._free = list(range(self.slots - 1, -1, -1))
+
     # ---- per-step views ----------------------------------------------------------------------
 
     def main_caches(self, view: StepView) -> list[LayerCache]:

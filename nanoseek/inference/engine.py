@@ -15,12 +15,18 @@ which checks the draft and yields one or two tokens; the MTP module drafts the n
 the main model's hidden states (V3's self-speculative decoding). A draft is accepted when it
 equals the token the request's own sampling picks at that position, so outputs are exactly
 those of plain decoding, for greedy and (thanks to counter-based seeds) seeded sampling alike.
+
+Failures: a step that raises leaves no in-flight request trustworthy (a batch shares the step),
+so AsyncEngine finishes every one of them with reason "error" (stream() and generate() raise
+EngineError for them), frees every slot and carries on with new requests. After
+MAX_FAILED_STEPS failures in a row it stops for good: `alive` turns False and submit() raises.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import queue
 import random
 import threading
@@ -34,7 +40,13 @@ from nanoseek.inference.sampling import SamplingParams, sample, token_uniform
 from nanoseek.inference.step import ModelRunner
 from nanoseek.model.transformer import Transformer
 
-FinishReason = Literal["stop", "length", "cancelled"]
+FinishReason = Literal["stop", "length", "cancelled", "error"]
+log = logging.getLogger("nanoseek.engine")
+MAX_FAILED_STEPS = 3  # AsyncEngine: consecutive failed steps before it stops for good
+
+
+class EngineError(RuntimeError):
+    """The engine failed while running a request (raised by AsyncEngine's stream/generate/submit)."""
 
 
 @dataclass
@@ -127,6 +139,7 @@ class Engine:
         self.decoding: list[_Request] = []
         self._deltas: list[TokenDelta] = []  # produced since the last step() returned
         self._awaited: dict[int, Completion | None] = {}  # ids generate() waits for -> result
+        self._unfinished: dict[int, _Request] = {}  # every request not yet finished, wherever it is
         self.stats = {"steps": 0, "decode_steps": 0, "generated": 0, "drafted": 0, "accepted": 0}
 
     # ---- requests ---------------------------------------------------------------------------
@@ -150,6 +163,7 @@ class Engine:
         req = _Request(rid, prompt, params, frozenset(stops), seed, on_token,
                        logprobs=[] if params.logprobs else None)
         self.waiting.append(req)
+        self._unfinished[rid] = req
         return rid
 
     def validate(self, prompt_ids: list[int], params: SamplingParams) -> None:
@@ -172,6 +186,22 @@ class Engine:
 
     def has_unfinished(self) -> bool:
         return bool(self.waiting or self.prefilling or self.decoding)
+
+    def abort_all(self, reason: FinishReason = "error") -> int:
+        """Finish every unfinished request with `reason` and free every cache slot; returns how
+        many. For after a step raised: a half-done step may have left a request in no queue, so
+        this goes by the registry of unfinished requests, not the queues. A callback that raises
+        here is logged and skipped, so every other request still hears of its end."""
+        reqs = list(self._unfinished.values())
+        self.waiting, self.prefilling, self.decoding = [], [], []
+        for req in reqs:
+            try:
+                self._finish(req, reason, [])
+            except Exception:
+                log.exception("request %s: its callback failed while being finished (%s)", req.id, reason)
+        self._unfinished.clear()
+        self.pool.reset()
+        return len(reqs)
 
     @property
     def free_slots(self) -> int:
@@ -327,6 +357,7 @@ class Engine:
 
     def _finish(self, req: _Request, reason: FinishReason, last: list[int], logprobs=None) -> None:
         req.finish_reason = reason
+        self._unfinished.pop(req.id, None)
         if req.slot >= 0:
             self.pool.release(req.slot)
             req.slot = -1
@@ -357,7 +388,9 @@ class AsyncEngine:
     """An Engine stepped by a background thread; submit/cancel from any thread, stream() from asyncio.
 
     Calls from other threads go through an inbox the stepping thread drains between steps, so
-    the Engine itself is only ever touched by one thread."""
+    the Engine itself is only ever touched by one thread. A step that raises fails the requests
+    in flight (finish_reason "error"; stream() and generate() raise EngineError) and the loop
+    goes on; `alive` is False once it has stopped (close(), or MAX_FAILED_STEPS in a row)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -366,16 +399,28 @@ class AsyncEngine:
         self._stop = False
         self._ids = itertools.count()
         self._id_lock = threading.Lock()
+        self._state_lock = threading.Lock()  # orders submit() against the loop stopping
+        self._stopped = False
+        self.last_error: BaseException | None = None  # the latest step failure, for logs and health
         self._thread = threading.Thread(target=self._loop, name="nanoseek-engine", daemon=True)
         self._thread.start()
 
+    @property
+    def alive(self) -> bool:
+        """True while the loop takes requests; False after close() or once it gave up on failures."""
+        return not self._stopped and self._thread.is_alive()
+
     def submit(self, prompt_ids: list[int], params: SamplingParams | None = None,
                on_token: Callable[[TokenDelta], None] | None = None, request_id: int | None = None) -> int:
-        """Queue a request (thread-safe); `on_token` is called on the engine thread. Returns its id."""
+        """Queue a request (thread-safe); `on_token` is called on the engine thread. Returns its id.
+        Raises ValueError for a request the engine cannot run, EngineError once it has stopped."""
         params = params or SamplingParams()
         self.engine.validate(prompt_ids, params)  # errors surface in the caller's thread
         rid = self._new_id() if request_id is None else request_id
-        self._inbox.put(("add", rid, list(prompt_ids), params, on_token))
+        with self._state_lock:  # a request queued here is either run or failed by _shut_down()
+            if self._stopped:
+                raise EngineError(f"the inference engine has stopped (last error: {self.last_error!r})")
+            self._inbox.put(("add", rid, list(prompt_ids), params, on_token))
         self._wake.set()
         return rid
 
@@ -389,7 +434,8 @@ class AsyncEngine:
         self._wake.set()
 
     async def stream(self, prompt_ids: list[int], params: SamplingParams | None = None) -> AsyncIterator[TokenDelta]:
-        """Yield TokenDeltas as they come; closing the iterator early (client gone) cancels."""
+        """Yield TokenDeltas as they come; closing the iterator early (client gone) cancels.
+        Raises EngineError if the engine fails while running the request."""
         loop = asyncio.get_running_loop()
         deltas: asyncio.Queue[TokenDelta] = asyncio.Queue()
         rid = self.submit(prompt_ids, params, lambda d: loop.call_soon_threadsafe(deltas.put_nowait, d))
@@ -398,6 +444,9 @@ class AsyncEngine:
             while not finished:
                 delta = await deltas.get()
                 finished = delta.finish_reason is not None
+                if delta.finish_reason == "error":
+                    raise EngineError(f"the inference engine failed while running request {rid}: "
+                                      f"{self.last_error!r}")
                 yield delta
         finally:
             if not finished:
@@ -405,7 +454,8 @@ class AsyncEngine:
 
     def generate(self, prompts: list[list[int]], params: SamplingParams | list[SamplingParams] | None = None,
                  timeout: float | None = None) -> list[Completion]:
-        """Blocking batch generation through the shared loop (thread-safe)."""
+        """Blocking batch generation through the shared loop (thread-safe). Raises EngineError
+        if the engine failed while running any of them."""
         if not isinstance(params, list):
             params = [params or SamplingParams()] * len(prompts)
         results: dict[int, Completion] = {}
@@ -432,28 +482,83 @@ class AsyncEngine:
             order.append(rid)
         if not done.wait(timeout):
             raise TimeoutError("generation did not finish in time")
+        failed = [rid for rid in order if results[rid].finish_reason == "error"]
+        if failed:
+            raise EngineError(f"the inference engine failed while running requests {failed}: {self.last_error!r}")
         return [results[rid] for rid in order]
 
     def close(self) -> None:
+        """Stop the loop; requests still in flight finish with reason "cancelled"."""
         self._stop = True
         self._wake.set()
         self._thread.join()
 
+    # ---- the stepping thread --------------------------------------------------------------------
+
     def _loop(self) -> None:
-        eng = self.engine
-        while not self._stop:
-            while True:
+        eng, failures = self.engine, 0
+        try:
+            while not self._stop:
+                self._drain_inbox()
+                if not eng.has_unfinished():
+                    self._wake.wait()
+                    self._wake.clear()
+                    continue
                 try:
-                    msg = self._inbox.get_nowait()
-                except queue.Empty:
-                    break
-                if msg[0] == "add":
-                    _, rid, prompt, params, on_token = msg
-                    eng.add_request(prompt, params, on_token, request_id=rid)
-                else:
-                    eng.cancel(msg[1])
-            if eng.has_unfinished():
-                eng.step()
-            else:
-                self._wake.wait()
-                self._wake.clear()
+                    eng.step()
+                    failures = 0
+                except Exception as e:  # a bug, or out of memory: the whole batch's state is suspect
+                    failures += 1
+                    self.last_error = e
+                    log.exception("engine step failed (%d in a row); failing the requests in flight", failures)
+                    eng.abort_all("error")
+                    if failures >= MAX_FAILED_STEPS:
+                        log.error("engine stopped after %d failed steps in a row", failures)
+                        return
+        except Exception as e:  # the loop itself broke (abort_all failed): stop, loudly
+            self.last_error = e
+            log.exception("engine loop stopped")
+        finally:
+            self._shut_down("cancelled" if self._stop else "error")
+
+    def _drain_inbox(self) -> None:
+        while True:
+            try:
+                msg = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            if msg[0] == "cancel":
+                self.engine.cancel(msg[1])
+                continue
+            _, rid, prompt, params, on_token = msg
+            try:
+                self.engine.add_request(prompt, params, on_token, request_id=rid)
+            except Exception as e:  # refused after submit() validated it: tell the waiter
+                self.last_error = e
+                log.exception("request %s could not be added", rid)
+                _notify(on_token, TokenDelta(rid, [], None, "error"))
+
+    def _shut_down(self, reason: FinishReason) -> None:
+        """Take no more requests; end every queued and running one with `reason`."""
+        with self._state_lock:
+            self._stopped = True
+        while True:  # requests submitted before _stopped was set
+            try:
+                msg = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            if msg[0] == "add":
+                _notify(msg[4], TokenDelta(msg[1], [], None, reason))
+        try:
+            self.engine.abort_all(reason)
+        except Exception:
+            log.exception("could not finish the requests in flight")
+
+
+def _notify(on_token: Callable[[TokenDelta], None] | None, delta: TokenDelta) -> None:
+    if on_token is None:
+        return
+    try:
+        on_token(delta)
+    except Exception:
+        log.exception("request %s: its callback failed", delta.request_id)

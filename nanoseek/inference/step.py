@@ -1,18 +1,12 @@
 """The model steps the engine runs: eager prefill chunks and a compilable decode step.
 
 Legend: B = requests in the step, T = tokens per request (1, or 2 when verifying a draft),
-D = hidden_size, V = vocab, E = routed experts, K = experts per token, I = expert width,
-N = B * T tokens.
+D = hidden_size, V = vocab.
 
-Prefill runs the model's own forward (its sort-based MoE dispatch suits many tokens). Decode
-runs the same modules with static-shape expert routing so `torch.compile` can capture the whole
-step in one graph (the model's `torch._grouped_mm` dispatch has data-dependent shapes):
-- few tokens: gather each token's K experts and multiply (reads only the chosen weights, which
-  is what matters at batch 1, where decode is bound by reading weights);
-- many tokens: sort the (token, expert) pairs by expert and run the model's grouped matmul
-  (the same dispatch as the model, with expert counts from a fixed-size scatter instead of
-  bincount, whose output size depends on the data).
-Tests hold this step equal to the model's forward.
+Both run the model's own forward on the engine's latent cache; decode uses the absorbed
+attention. The model's shapes depend only on the number of tokens (its MoE gathers the
+chosen experts for a few tokens and sorts them for many, with fixed-size counts), so
+`torch.compile` captures a whole decode step in one graph.
 """
 
 from __future__ import annotations
@@ -21,72 +15,9 @@ import itertools
 import types
 
 import torch
-import torch.nn.functional as F
 
 from nanoseek.inference.cache import LatentCachePool, StepView, span_bucket
-from nanoseek.model.moe import MoE, grouped_matmul
 from nanoseek.model.transformer import Transformer
-
-GATHER_MAX_TOKENS = 4  # up to this many tokens per step, gather the chosen experts' weights
-
-
-def static_moe(moe: MoE, x: torch.Tensor) -> torch.Tensor:
-    """DeepSeekMoE on x [N, D] with shapes that depend only on N (no sorting, no bincount)."""
-    _, weights, idx = moe.gate(x)  # [N, K] each
-    experts = moe.experts
-    weights = weights.to(x.dtype)
-    if x.shape[0] <= GATHER_MAX_TOKENS:
-        gate_up = experts.gate_up_proj[idx]  # [N, K, 2I, D]
-        gate, up = torch.einsum("nkfd,nd->nkf", gate_up, x).chunk(2, dim=-1)
-        act = F.silu(gate) * up * weights.unsqueeze(-1)  # [N, K, I]
-        out = torch.einsum("nkdi,nki->nd", experts.down_proj[idx], act)
-    else:
-        n, k = idx.shape
-        flat = idx.flatten()  # [N*K]
-        order = flat.argsort(stable=True)
-        token = order // k
-        counts = torch.zeros(experts.gate_up_proj.shape[0], dtype=torch.int32, device=x.device)
-        counts = counts.scatter_add(0, flat, torch.ones_like(flat, dtype=torch.int32))  # [E]
-        offsets = counts.cumsum(0, dtype=torch.int32)
-        gate, up = grouped_matmul(x[token], experts.gate_up_proj, offsets).chunk(2, dim=-1)  # [N*K, I]
-        y = grouped_matmul(F.silu(gate) * up, experts.down_proj, offsets)  # [N*K, D]
-        y = y * weights.flatten()[order].unsqueeze(1)
-        out = torch.zeros_like(x).index_add(0, token, y)
-    if moe.shared_experts is not None:
-        out = out + moe.shared_experts(x)
-    return out
-
-
-def decode_hidden(model: Transformer, ids: torch.Tensor, positions: torch.Tensor, caches: list) -> torch.Tensor:
-    """ids, positions [B, T] -> pre-norm hidden states [B, T, D]: `Transformer.hidden_states`
-    (absorbed attention, eval mode) with the static-shape MoE."""
-    cos, sin = model.rotary(positions)
-    h = model.embed_tokens(ids)
-    for layer, cache in zip(model.layers, caches):
-        h = h + layer.self_attn(layer.input_layernorm(h), cos, sin, cache, True)
-        x = layer.post_attention_layernorm(h)
-        if layer.is_moe:
-            h = h + static_moe(layer.mlp, x.flatten(0, 1)).view_as(x)
-        else:
-            h = h + layer.mlp(x)
-    return h
-
-
-def decode_mtp(model: Transformer, depth: int, h: torch.Tensor, next_ids: torch.Tensor,
-               positions: torch.Tensor, cache) -> tuple[torch.Tensor, torch.Tensor]:
-    """`Transformer.mtp_forward` (absorbed, eval) with the static-shape MoE: -> (h [B, T, D], logits)."""
-    module = model.mtp[depth]
-    cos, sin = model.rotary(positions)
-    emb = model.embed_tokens(next_ids)
-    x = module.eh_proj(torch.cat([module.enorm(emb), module.hnorm(h)], dim=-1))
-    block = module.block
-    x = x + block.self_attn(block.input_layernorm(x), cos, sin, cache, True)
-    y = block.post_attention_layernorm(x)
-    if block.is_moe:
-        x = x + static_moe(block.mlp, y.flatten(0, 1)).view_as(y)
-    else:
-        x = x + block.mlp(y)
-    return x, model.lm_head(module.shared_head.norm(x)).float()
 
 
 def _compile_private(method, **kwargs):
@@ -152,9 +83,9 @@ class ModelRunner:
 
     def _decode_eager(self, ids, positions, slots, keys):
         view = StepView(slots, positions, (keys <= positions.unsqueeze(-1)).unsqueeze(1))
-        h = decode_hidden(self.model, ids, positions, self.pool.main_caches(view))
+        h, _ = self.model.hidden_states(ids, positions, self.pool.main_caches(view), absorb=True)
         return h, self.model.logits(h)
 
     def _mtp_eager(self, h, next_ids, positions, slots, keys):
         view = StepView(slots, positions, (keys <= positions.unsqueeze(-1)).unsqueeze(1))
-        return decode_mtp(self.model, 0, h, next_ids, positions, self.pool.mtp_cache(0, view))[1]
+        return self.model.mtp_forward(0, h, next_ids, positions, self.pool.mtp_cache(0, view), absorb=True)[1]

@@ -89,6 +89,9 @@ def _grouped_backward(ctx, grad):
 grouped_matmul.register_autograd(_grouped_backward, setup_context=_grouped_setup)
 
 
+GATHER_MAX_TOKENS = 4  # up to this many tokens, gather each token's experts instead of sorting
+
+
 class _PermuteRows(torch.autograd.Function):
     """y[perm] with a gather for the gradient too (g[inverse]): autograd's default backward of
     indexing is a scatter-add, several times slower on CPU, and a permutation never collides."""
@@ -116,20 +119,39 @@ class RoutedExperts(nn.Module):
     def forward(self, x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """x [N, D], weights/idx [N, K] -> sum over the K chosen experts of weight * expert(x), [N, D].
 
-        Dispatch by sorting: the N*K (token, expert) pairs are ordered by expert so each expert's
-        tokens are one contiguous block, computed together, then put back in pair order."""
+        Shapes depend only on N, never on the routing, so torch.compile captures the whole
+        model in one graph (the decode step is compiled this way)."""
+        if x.shape[0] <= GATHER_MAX_TOKENS:
+            return self._gathered(x, weights, idx)
+        return self._sorted(x, weights, idx)
+
+    def _gathered(self, x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """Decode-sized batches: read only the chosen experts' weights (at batch 1 decoding is
+        bound by reading weights, and sorting buys nothing)."""
+        gate, up = torch.einsum("nkfd,nd->nkf", self.gate_up_proj[idx], x).chunk(2, dim=-1)  # [N, K, I]
+        act = F.silu(gate) * up * weights.to(x.dtype).unsqueeze(-1)
+        return torch.einsum("nkdi,nki->nd", self.down_proj[idx], act)
+
+    def _sorted(self, x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """Dispatch by sorting: the N*K (token, expert) pairs are ordered by expert so each
+        expert's tokens are one contiguous block, computed together, then put back in pair order."""
         n, k = idx.shape
         flat_idx = idx.flatten()  # [N*K], pair p = (token p // K, slot p % K)
         order = flat_idx.argsort(stable=True)  # sorted position -> pair
         inverse = order.argsort()  # pair -> sorted position
-        counts = torch.bincount(flat_idx, minlength=self.gate_up_proj.shape[0])
-        offsets = counts.cumsum(0).to(torch.int32)
+        offsets = expert_counts(flat_idx, self.gate_up_proj.shape[0]).cumsum(0, dtype=torch.int32)
         pairs = x.unsqueeze(1).expand(n, k, -1).reshape(n * k, -1)  # [N*K, D], pair order
         h = grouped_matmul(_PermuteRows.apply(pairs, order, inverse), self.gate_up_proj, offsets)  # [N*K, 2I]
         gate, up = h.chunk(2, dim=-1)
         y = grouped_matmul(F.silu(gate) * up, self.down_proj, offsets)  # [N*K, D], sorted
         y = _PermuteRows.apply(y, inverse, order).view(n, k, -1)  # [N, K, D]
         return torch.einsum("nkd,nk->nd", y, weights.to(y.dtype))
+
+
+def expert_counts(flat_idx: torch.Tensor, n_experts: int) -> torch.Tensor:
+    """Tokens per expert, [E] int32 (a fixed-size scatter: bincount's size would depend on the data)."""
+    counts = torch.zeros(n_experts, dtype=torch.int32, device=flat_idx.device)
+    return counts.scatter_add_(0, flat_idx, torch.ones_like(flat_idx, dtype=torch.int32))
 
 
 class MoE(nn.Module):
@@ -154,7 +176,7 @@ class MoE(nn.Module):
         balance = None
         if self.training:
             with torch.no_grad():
-                self.expert_load += torch.bincount(idx.flatten(), minlength=self.expert_load.numel())
+                self.expert_load += expert_counts(idx.flatten(), self.expert_load.numel())
             balance = sequence_balance_loss(scores.view(b, t, -1), idx.view(b, t, -1))
         return out.view(b, t, d), balance
 

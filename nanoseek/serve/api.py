@@ -16,6 +16,11 @@ Streaming follows DeepSeek: a first chunk with the role, then `delta.reasoning_c
 chunks, then `delta.content` chunks, then a final chunk with `finish_reason` and `usage`,
 then `data: [DONE]`. With `stream_options.include_usage` it follows OpenAI instead: the final
 chunk has `usage: null` and one more chunk with `choices: []` carries the usage.
+
+If the engine fails while generating (a bug, out of memory), the request ends with a 500
+`server_error` (code `engine_error`): as the JSON reply, or, once streaming has begun, as a
+`data: {"error": ...}` event (as OpenAI does mid-stream; its SDK raises it) with no [DONE].
+The engine recovers for new requests; if it stops for good, /health and new requests get 503.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from nanoseek.inference import SamplingParams, Split
+from nanoseek.inference import EngineError, SamplingParams, Split
 from nanoseek.serve.backend import Admission, ChatModel, QueueFull
 from nanoseek.serve.policy import Policy, Reply
 from nanoseek.serve.protocol import (APIError, ChatRequest, CompletionRequest, chat_chunk, completion_chunk,
@@ -240,18 +245,23 @@ def _admit(model: ChatModel) -> Admission:
 
 
 async def _generate(model: ChatModel, prompt: list[int], params: SamplingParams, decoder) -> AsyncIterator[Event]:
-    """Text events of one request, from the engine's token stream."""
-    async with aclosing(model.stream(prompt, params)) as deltas:
-        async for d in deltas:
-            text = decoder.push(d.token_ids)
-            finish = "stop" if decoder.stopped else d.finish_reason
-            if finish is None:
-                yield text, None, None
-                continue
-            text += decoder.flush()
-            use = usage(len(prompt), decoder.tokens, decoder.reasoning_tokens if decoder.splitter else None)
-            yield text, "stop" if finish == "cancelled" else finish, use
-            return  # closing `deltas` cancels a request ended by a stop string
+    """Text events of one request, from the engine's token stream (APIError 500 if the engine fails)."""
+    try:
+        async with aclosing(model.stream(prompt, params)) as deltas:
+            async for d in deltas:
+                text = decoder.push(d.token_ids)
+                finish = "stop" if decoder.stopped else d.finish_reason
+                if finish is None:
+                    yield text, None, None
+                    continue
+                text += decoder.flush()
+                use = usage(len(prompt), decoder.tokens, decoder.reasoning_tokens if decoder.splitter else None)
+                yield text, "stop" if finish == "cancelled" else finish, use
+                return  # closing `deltas` cancels a request ended by a stop string
+    except EngineError as e:
+        log.error("request failed in the engine: %s", e)
+        raise APIError(500, "The inference engine failed while generating this reply; see the server's log",
+                       type="server_error", code="engine_error") from None
 
 
 async def _canned(model: ChatModel, reply: Reply, prompt_tokens: int) -> AsyncIterator[Event]:
@@ -263,13 +273,17 @@ async def _collect(request: Request, events: AsyncIterator[Event],
                    admission: Admission | None) -> tuple[str, str, str, dict]:
     """Run a non-streaming request to the end; a client that hangs up cancels it."""
     reasoning, content, finish, use = [], [], "stop", {}
+    failed: APIError | None = None  # raised after the task group, which would wrap it in a group
 
     async def drain() -> None:
-        nonlocal finish, use
-        async for text, fin, u in events:
-            reasoning.append(text.reasoning)
-            content.append(text.content)
-            finish, use = fin or finish, u or use
+        nonlocal finish, use, failed
+        try:
+            async for text, fin, u in events:
+                reasoning.append(text.reasoning)
+                content.append(text.content)
+                finish, use = fin or finish, u or use
+        except APIError as e:
+            failed = e
 
     try:
         async with anyio.create_task_group() as tg:
@@ -285,6 +299,8 @@ async def _collect(request: Request, events: AsyncIterator[Event],
             await events.aclose()
         if admission is not None:
             admission.release()
+    if failed is not None:
+        raise failed
     return "".join(reasoning), "".join(content), finish, use
 
 
@@ -302,28 +318,36 @@ def _sse(obj) -> str:
 
 async def _chat_sse(events, rid: str, created: int, name: str, include_usage: bool) -> AsyncIterator[str]:
     yield _sse(chat_chunk(rid, created, name, {"role": "assistant", "content": None, "reasoning_content": ""}))
-    async with aclosing(events):  # closed with this generator, however it ends
-        async for text, finish, use in events:
-            if text.reasoning:
-                yield _sse(chat_chunk(rid, created, name, {"content": None, "reasoning_content": text.reasoning}))
-            if text.content:
-                yield _sse(chat_chunk(rid, created, name, {"content": text.content, "reasoning_content": None}))
-            if finish:
-                final = {"content": "", "reasoning_content": None}
-                yield _sse(chat_chunk(rid, created, name, final, finish, None if include_usage else use))
-                if include_usage:
-                    yield _sse({**chat_chunk(rid, created, name, {}), "choices": [], "usage": use})
+    try:
+        async with aclosing(events):  # closed with this generator, however it ends
+            async for text, finish, use in events:
+                if text.reasoning:
+                    yield _sse(chat_chunk(rid, created, name, {"content": None, "reasoning_content": text.reasoning}))
+                if text.content:
+                    yield _sse(chat_chunk(rid, created, name, {"content": text.content, "reasoning_content": None}))
+                if finish:
+                    final = {"content": "", "reasoning_content": None}
+                    yield _sse(chat_chunk(rid, created, name, final, finish, None if include_usage else use))
+                    if include_usage:
+                        yield _sse({**chat_chunk(rid, created, name, {}), "choices": [], "usage": use})
+    except APIError as e:  # the engine failed mid-stream: the headers are sent, so say it in the stream
+        yield _sse(e.body())
+        return
     yield "data: [DONE]\n\n"
 
 
 async def _completion_sse(events, rid: str, created: int, name: str, include_usage: bool) -> AsyncIterator[str]:
-    async with aclosing(events):
-        async for text, finish, use in events:
-            if text.content or finish:
-                yield _sse(completion_chunk(rid, created, name, text.content, finish,
-                                            None if include_usage or not finish else use))
-            if finish and include_usage:
-                yield _sse({**completion_chunk(rid, created, name, ""), "choices": [], "usage": use})
+    try:
+        async with aclosing(events):
+            async for text, finish, use in events:
+                if text.content or finish:
+                    yield _sse(completion_chunk(rid, created, name, text.content, finish,
+                                                None if include_usage or not finish else use))
+                if finish and include_usage:
+                    yield _sse({**completion_chunk(rid, created, name, ""), "choices": [], "usage": use})
+    except APIError as e:  # as in _chat_sse
+        yield _sse(e.body())
+        return
     yield "data: [DONE]\n\n"
 
 

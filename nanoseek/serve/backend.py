@@ -117,8 +117,8 @@ class ChatModel:
 
     @property
     def alive(self) -> bool:
-        """The engine thread is running (it stops only on a bug in the engine)."""
-        return self.engine._thread.is_alive()
+        """The engine takes requests (False once closed, or stopped after repeated failed steps)."""
+        return self.engine.alive
 
     def stats(self) -> dict:
         return {"slots": self.max_slots, "free_slots": self.engine.engine.free_slots,

@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 
 from rich.console import Console
 
-from nanoseek.inference import Split
+from nanoseek.inference import EngineError, Split
 from nanoseek.serve.backend import ChatModel
 from nanoseek.serve.policy import Policy
 
@@ -77,6 +77,9 @@ class ChatSession:
         try:
             while finish is None:
                 d = _get(deltas, self.model)
+                if d.finish_reason == "error":
+                    finish = "error"
+                    raise EngineError("the inference engine failed on this reply (see the log); try again")
                 split = decoder.push(d.token_ids)
                 finish = d.finish_reason
                 if finish:
@@ -102,7 +105,7 @@ def _get(deltas: queue.SimpleQueue, model: ChatModel):
             return deltas.get(timeout=0.1)
         except queue.Empty:
             if not model.alive:
-                raise RuntimeError("the inference engine stopped") from None
+                raise EngineError("the inference engine stopped") from None
 
 
 def run_chat(session: ChatSession, read: Callable[[str], str] = input, console: Console | None = None) -> None:
@@ -171,6 +174,12 @@ def _stream_reply(session: ChatSession, text: str, console: Console) -> None:
         stream.close()  # cancels the generation, keeps any partial answer
         console.out("")
         console.print("[stopped]", style="yellow", markup=False)
+        return
+    except EngineError as e:
+        console.out("")
+        console.print(str(e), style="red", markup=False)
+        if not session.model.alive:
+            raise
         return
     console.out("")
     last = session.last

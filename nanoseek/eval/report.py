@@ -1,0 +1,237 @@
+"""A run's report: `report.md` with tables (stages, held-out accuracy per family and language,
+before/after) and PNG plots (matplotlib, Agg backend: no display needed).
+
+    plots = plot_loss({"pretrain": "runs/x/pretrain/metrics.jsonl", "sft": ...}, "runs/x/loss.png")
+    plots += plot_grpo("runs/x/rl/metrics.jsonl", "runs/x")
+    write_report("runs/x", stages, {"sft": before, "rl": after}, plots)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never a window
+import matplotlib.pyplot as plt  # noqa: E402
+
+from nanoseek.eval.evaluate import EvalResults  # noqa: E402
+
+REPORT_FILE = "report.md"
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    path = Path(path)
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _smooth(values: list[float], window: int) -> list[float]:
+    if window <= 1:
+        return values
+    out, acc = [], []
+    for v in values:
+        acc = (acc + [v])[-window:]
+        out.append(sum(acc) / len(acc))
+    return out
+
+
+def plot_metrics(metrics: str | Path | list[dict], path: str | Path, keys: Sequence[str], *,
+                 title: str | None = None, smooth: int = 1, x: str = "step") -> Path | None:
+    """One panel per key (those present) of a JSONL metrics file against `x`; None if no data."""
+    rows = read_jsonl(metrics) if not isinstance(metrics, list) else metrics
+    keys = [k for k in keys if any(isinstance(r.get(k), (int, float)) for r in rows)]
+    if not keys:
+        return None
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        pts = [(r[x], r[key]) for r in rows if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        ax.plot(xs, ys, alpha=0.35 if smooth > 1 else 1.0)
+        if smooth > 1:
+            ax.plot(xs, _smooth(ys, smooth))
+        ax.set_title(key)
+        ax.set_xlabel(x)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_loss(stages: Mapping[str, str | Path], path: str | Path, key: str = "loss") -> Path | None:
+    """Training loss of several stages (name -> metrics.jsonl) side by side, one panel each."""
+    data = {name: read_jsonl(p) for name, p in stages.items()}
+    data = {name: rows for name, rows in data.items() if any(key in r for r in rows)}
+    if not data:
+        return None
+    fig, axes = plt.subplots(1, len(data), figsize=(4.5 * len(data), 3.2), squeeze=False)
+    for ax, (name, rows) in zip(axes[0], data.items()):
+        xs, ys = [r["step"] for r in rows if key in r], [r[key] for r in rows if key in r]
+        ax.plot(xs, ys, alpha=0.35)
+        ax.plot(xs, _smooth(ys, max(1, len(ys) // 20)))
+        ax.set_title(f"{name} {key}")
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_grpo(metrics: str | Path, out_dir: str | Path, prefix: str = "rl") -> list[Path]:
+    """The RL run's curves: reward and its parts, response length (R1's "thinking gets
+    longer"), and stability (KL to the reference, entropy, clip fraction)."""
+    rows = read_jsonl(metrics)
+    smooth = max(1, len(rows) // 10)
+    out_dir = Path(out_dir)
+    made = [
+        plot_metrics(rows, out_dir / f"{prefix}_reward.png", ["reward", "accuracy", "format", "language"],
+                     title="GRPO reward (train rollouts)", smooth=smooth),
+        plot_metrics(rows, out_dir / f"{prefix}_length.png", ["response_length", "truncated"],
+                     title="response length (tokens)", smooth=smooth),
+        plot_metrics(rows, out_dir / f"{prefix}_stability.png", ["kl", "entropy", "clip_frac", "grad_norm"],
+                     title="policy drift", smooth=smooth),
+    ]
+    return [p for p in made if p is not None]
+
+
+def plot_eval(results: Mapping[str, EvalResults], path: str | Path, metric: str = "pass@1") -> Path | None:
+    """Grouped bars: `metric` per family (and overall) for each stage's evaluation."""
+    if not results:
+        return None
+    families = list(dict.fromkeys(f for r in results.values() for f in r.families)) + ["all"]
+    width = 0.8 / len(results)
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(families)), 3.5))
+    for i, (name, r) in enumerate(results.items()):
+        values = [r.get(metric, None if f == "all" else f) for f in families]
+        ax.bar([j + i * width for j in range(len(families))], values, width, label=name)
+    ax.set_xticks([j + width * (len(results) - 1) / 2 for j in range(len(families))], families, rotation=20)
+    ax.set_ylabel(f"held-out {metric}")
+    ax.set_ylim(0, 1)
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+# ---- markdown -------------------------------------------------------------------------------
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "n/a"
+        if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
+            return f"{v:.3g}"
+        return f"{v:,.3f}" if abs(v) < 100 else f"{v:,.1f}"
+    return str(v)
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _pct(v: float) -> str:
+    return "n/a" if math.isnan(v) else f"{100 * v:.1f}"
+
+
+def results_table(r: EvalResults, metric: str = "pass@1") -> str:
+    """family x language table of `metric` in percent, with an "all" row and column."""
+    langs = r.langs
+    table = r.table(metric)
+    rows = [[family] + [_pct(vals[lang]) for lang in langs] + [_pct(vals["all"])] for family, vals in table.items()]
+    return markdown_table(["family", *langs, "all"], rows)
+
+
+def comparison_table(results: Mapping[str, EvalResults], metric: str = "pass@1") -> str:
+    """Per family: `metric` of each stage (percent) and the change from the first to the last."""
+    names = list(results)
+    first, last = results[names[0]], results[names[-1]]
+    families = list(dict.fromkeys(f for r in results.values() for f in r.families))
+    rows = []
+    for family in [*families, None]:
+        values = [results[n].get(metric, family) for n in names]
+        delta = last.get(metric, family) - first.get(metric, family)
+        rows.append([family or "all", *map(_pct, values), f"{100 * delta:+.1f}"])
+    return markdown_table(["family", *names, f"change ({names[0]} -> {names[-1]})"], rows)
+
+
+def write_report(
+    run_dir: str | Path,
+    stages: Sequence[Mapping],
+    results: EvalResults | Mapping[str, EvalResults],
+    plots: Sequence[str | Path] | Mapping[str, str | Path] = (),
+    *,
+    title: str = "nanoseek run report",
+    model: Mapping | None = None,
+    notes: str | None = None,
+) -> Path:
+    """Write `run_dir/report.md` and return its path.
+
+    stages: one mapping per stage, rendered in order as a table (e.g. name, seconds, tokens,
+    loss, mfu: whatever keys they have, in first-seen order). results: the final evaluation,
+    or stage name -> evaluation in order (the last is the final one; with two or more a
+    before/after table is added). plots: PNG paths (or title -> path), linked relative to
+    run_dir. model: facts about the model (preset, parameters, ...). notes: free markdown."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if isinstance(results, EvalResults):
+        results = {"final": results}
+    out = [f"# {title}", ""]
+    if model:
+        out += ["## Model", "", markdown_table(["", "value"], [[k, v] for k, v in model.items()]), ""]
+    if stages:
+        keys = list(dict.fromkeys(k for s in stages for k in s))
+        out += ["## Stages", "", markdown_table(keys, [[s.get(k) for k in keys] for s in stages]), ""]
+    if results:
+        name, final = list(results.items())[-1]
+        how = "greedy" if final.k == 1 else f"k = {final.k} samples at temperature {final.temperature}"
+        n = sum(r["n"] for r in final.rows)
+        out += [f"## Held-out pass@1 (%), {name} model", "",
+                f"{n} eval-split problems ({how}); pass@1 in percent.", "", results_table(final, "pass@1"), ""]
+        if final.k > 1:
+            out += [f"### maj@{final.k} (%)", "", results_table(final, "maj@k"), ""]
+        if len(results) > 1:
+            out += ["## Before / after (pass@1 %)", "", comparison_table(results, "pass@1"), ""]
+            if final.k > 1:
+                out += [f"### maj@{final.k} (%)", "", comparison_table(results, "maj@k"), ""]
+        rows = [[n, _pct(r.get("pass@1")), _pct(r.get("format")), _pct(r.get("language")), r.get("length"),
+                 r.seconds] for n, r in results.items()]
+        out += ["## Answer quality by stage", "",
+                markdown_table(["evaluation", "pass@1 %", "well-formed %", "language-consistent %",
+                                "mean length (tokens)", "eval seconds"], rows), ""]
+    if plots:
+        items = plots.items() if isinstance(plots, Mapping) else [(Path(p).stem, p) for p in plots]
+        out += ["## Plots", ""]
+        for caption, p in items:
+            p = Path(p)
+            rel = p.relative_to(run_dir) if p.is_absolute() and p.is_relative_to(run_dir) else p
+            out += [f"![{caption}]({rel.as_posix()})", ""]
+    if notes:
+        out += ["## Notes", "", notes.strip(), ""]
+    path = run_dir / REPORT_FILE
+    path.write_text("\n".join(out), encoding="utf-8")
+    return path

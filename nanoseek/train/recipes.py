@@ -1,0 +1,254 @@
+"""The RL recipes, each one function (and one `nanoseek rl --recipe ...` command):
+
+    rl_recipe   GRPO on a checkpoint (usually the SFT model), evaluated before and after
+    r1_zero     R1-Zero: GRPO straight from the pretrained base with the plain-text R1-Zero
+                template; accuracy + format rewards only (R1-Zero had no language reward)
+    r1          R1: cold-start SFT on a few worked traces -> GRPO with the language-
+                consistency reward -> rejection sampling of correct, well-formed,
+                single-language traces -> SFT (from the base, as R1) -> GRPO again
+    distill     (nanoseek.train.distill) a teacher's verified traces -> SFT of a student
+
+Every recipe writes into `out_dir`: one sub-directory per stage (an HF checkpoint with its
+metrics.jsonl), `eval_<stage>.json`, PNG plots and `report.md` with the before/after tables.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Sequence
+
+from nanoseek.data.rewards import RewardWeights
+from nanoseek.data.tasks import FAMILIES, LANGUAGES
+from nanoseek.eval.evaluate import EvalResults, evaluate
+from nanoseek.eval.report import plot_eval, plot_grpo, plot_loss, write_report
+from nanoseek.train import checkpoint as ckpt
+from nanoseek.train.grpo import GRPOConfig, grpo
+from nanoseek.train.trainer import TrainConfig
+
+
+@dataclass
+class EvalConfig:
+    """What `evaluate` runs after each stage (see nanoseek.eval.evaluate)."""
+
+    families: tuple[str, ...] = FAMILIES
+    langs: tuple[str, ...] = LANGUAGES
+    n_per: int = 10  # problems per (family, language)
+    k: int = 1  # 1: greedy pass@1; > 1: sampled pass@1, maj@k, pass@k
+    seed: int = 0
+    max_new_tokens: int = 160
+    difficulty: int | tuple[int, ...] | None = None  # None: spread over every level
+
+    def __post_init__(self) -> None:
+        self.families, self.langs = tuple(self.families), tuple(self.langs)
+        if isinstance(self.difficulty, list):
+            self.difficulty = tuple(self.difficulty)
+        bad = [f for f in self.families if f not in FAMILIES]
+        if bad or not self.families:
+            raise ValueError(f"EvalConfig.families must be among {FAMILIES}, got {self.families!r}")
+        if not self.langs or any(lang not in LANGUAGES for lang in self.langs):
+            raise ValueError(f"EvalConfig.langs must be among {LANGUAGES}, got {self.langs!r}")
+        for name in ("n_per", "k", "max_new_tokens"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"EvalConfig.{name} must be >= 1, got {getattr(self, name)!r}")
+
+
+@dataclass
+class RecipeResult:
+    out_dir: Path
+    final_model: Path
+    stages: list[dict] = field(default_factory=list)  # name, seconds, and the stage's own numbers
+    results: dict[str, EvalResults] = field(default_factory=dict)  # evaluation name -> results
+    report: Path | None = None
+
+    def summary(self) -> str:
+        names = list(self.results)
+        parts = [f"{n} {100 * self.results[n].get('pass@1'):.1f}%" for n in names]
+        return f"held-out pass@1: {' -> '.join(parts)}; report: {self.report}; model: {self.final_model}"
+
+
+def _load(model_dir: Path):
+    from nanoseek import Transformer
+    from nanoseek.tokenizer import Tokenizer
+
+    return Transformer.from_pretrained(model_dir), Tokenizer.load(model_dir)
+
+
+def evaluate_dir(model_dir: str | Path, evaluation: EvalConfig, template: str = "chat") -> EvalResults:
+    model, tokenizer = _load(Path(model_dir))
+    e = evaluation
+    return evaluate(model, tokenizer, e.families, e.langs, e.n_per, e.k, e.seed, e.max_new_tokens,
+                    difficulty=e.difficulty, template=template)
+
+
+class _Recipe:
+    """Bookkeeping shared by the recipes: stage timings, evaluations, plots, the report."""
+
+    def __init__(self, out_dir: str | Path, evaluation: EvalConfig, template: str = "chat"):
+        self.out_dir = Path(out_dir)
+        if self.out_dir.exists() and any(self.out_dir.iterdir()):
+            raise ckpt.RunError(f"{self.out_dir} exists and is not empty: choose another --out")
+        self.evaluation, self.template = evaluation, template
+        self.stages: list[dict] = []
+        self.results: dict[str, EvalResults] = {}
+        self.plots: list[Path] = []
+        self.losses: dict[str, Path] = {}
+
+    def eval(self, name: str, model_dir: Path) -> EvalResults:
+        r = evaluate_dir(model_dir, self.evaluation, self.template)
+        self.results[name] = r
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        r.save(self.out_dir / f"eval_{name}.json")
+        print(f"eval {name}: pass@1 {100 * r.get('pass@1'):.1f}% "
+              f"(format {100 * r.get('format'):.0f}%, {r.seconds:.0f}s)", flush=True)
+        return r
+
+    def stage(self, name: str, seconds: float, **numbers) -> None:
+        self.stages.append({"stage": name, "seconds": round(seconds, 1), **numbers})
+
+    def rl(self, name: str, init: Path, config: GRPOConfig) -> Path:
+        t = time.perf_counter()
+        result = grpo(init, self.out_dir / name, config)
+        h = result.history
+        self.stage(name, time.perf_counter() - t, steps=result.steps,
+                   tokens=sum(m["tokens"] for m in h),
+                   reward=f"{h[0]['reward']:.3f} -> {h[-1]['reward']:.3f}",
+                   response_length=f"{h[0]['response_length']:.0f} -> {h[-1]['response_length']:.0f}")
+        self.plots += plot_grpo(self.out_dir / name / ckpt.METRICS_FILE, self.out_dir, prefix=name)
+        return self.out_dir / name
+
+    def sft(self, name: str, init: Path, chats: list[list[dict]], train_config: TrainConfig,
+            seq_len: int, batch_size: int, seed: int = 0) -> Path:
+        from nanoseek.train.pretrain import DataConfig
+        from nanoseek.train.sft import sft
+
+        t = time.perf_counter()
+        result = sft(init, self.out_dir / name, train_config=train_config, chats=chats,
+                     data=DataConfig(batch_size=batch_size, seq_len=seq_len, seed=seed))
+        self.stage(name, time.perf_counter() - t, steps=result.step, tokens=result.tokens,
+                   loss=round(result.losses[-1], 4) if result.losses else None, chats=len(chats))
+        self.losses[name] = self.out_dir / name / ckpt.METRICS_FILE
+        return self.out_dir / name
+
+    def finish(self, final_model: Path, title: str, notes: str | None = None) -> RecipeResult:
+        plots = list(self.plots)
+        if self.losses:
+            p = plot_loss(self.losses, self.out_dir / "sft_loss.png")
+            plots += [p] if p else []
+        if self.results:
+            p = plot_eval(self.results, self.out_dir / "eval_pass1.png")
+            plots += [p] if p else []
+        report = write_report(self.out_dir, self.stages, self.results, plots, title=title, notes=notes)
+        return RecipeResult(self.out_dir, final_model, self.stages, self.results, report)
+
+
+# ---- recipes ------------------------------------------------------------------------------------
+
+
+def rl_recipe(model_dir: str | Path, out_dir: str | Path, config: GRPOConfig | None = None, *,
+              evaluation: EvalConfig | None = None) -> RecipeResult:
+    """GRPO on `model_dir` (e.g. the SFT model) into out_dir/rl, held-out eval before and after."""
+    config = config or GRPOConfig()
+    rec = _Recipe(out_dir, evaluation or EvalConfig(), config.template)
+    model_dir = Path(model_dir)
+    rec.eval("before", model_dir)
+    final = rec.rl("rl", model_dir, config)
+    rec.eval("after", final)
+    return rec.finish(final, "GRPO", _config_note(config))
+
+
+def r1_zero(base_dir: str | Path, out_dir: str | Path, config: GRPOConfig | None = None, *,
+            evaluation: EvalConfig | None = None) -> RecipeResult:
+    """R1-Zero: RL from the pretrained base, R1-Zero template, accuracy + format rewards."""
+    config = config or GRPOConfig()
+    config = replace(config, template="r1-zero", reward=replace(config.reward, language=0.0))
+    rec = _Recipe(out_dir, evaluation or EvalConfig(), "r1-zero")
+    base_dir = Path(base_dir)
+    rec.eval("base", base_dir)
+    final = rec.rl("r1_zero", base_dir, config)
+    rec.eval("r1_zero", final)
+    return rec.finish(final, "R1-Zero: GRPO from the base model", _config_note(config))
+
+
+@dataclass
+class R1Config:
+    """The four stages of R1 (sizes for the CPU speedrun model; scale them up on a GPU)."""
+
+    cold_start_per_family: int = 12  # worked traces per family and language for the cold start
+    cold_start: TrainConfig = field(default_factory=lambda: TrainConfig(
+        steps=60, lr=3e-4, warmup_steps=5, schedule="cosine", save_every=0, progress=False))
+    rl1: GRPOConfig = field(default_factory=lambda: GRPOConfig(reward=RewardWeights(1.0, 0.2, 0.1)))
+    rejection_per_family: int = 8  # training problems per family and language
+    rejection_k: int = 4  # samples per problem
+    sft2: TrainConfig = field(default_factory=lambda: TrainConfig(
+        steps=60, lr=3e-4, warmup_steps=5, schedule="cosine", save_every=0, progress=False))
+    sft2_from: str = "base"  # "base" (as R1: fine-tune the base on the curated data) | "rl1"
+    rl2: GRPOConfig = field(default_factory=GRPOConfig)
+    seq_len: int = 384
+    batch_size: int = 8
+    seed: int = 0
+
+
+def r1(base_dir: str | Path, out_dir: str | Path, config: R1Config | None = None, *,
+       evaluation: EvalConfig | None = None) -> RecipeResult:
+    """DeepSeek-R1's pipeline on a pretrained base. The SFT data of stage 3 is the rejection-
+    sampled traces plus the cold-start traces and identity chats (R1 added non-reasoning
+    data there too)."""
+    from nanoseek.data.corpus import task_conversations
+    from nanoseek.data.identity import identity_conversations
+    from nanoseek.train.rejection import rejection_sample, train_problems
+
+    cfg = config or R1Config()
+    if cfg.sft2_from not in ("base", "rl1"):
+        raise ValueError(f"R1Config.sft2_from must be 'base' or 'rl1', got {cfg.sft2_from!r}")
+    rec = _Recipe(out_dir, evaluation or EvalConfig())
+    base_dir = Path(base_dir)
+    langs = cfg.rl1.langs
+    # 1. cold start
+    cold = [c for lang in langs for c in task_conversations(lang, cfg.cold_start_per_family, cfg.seed)]
+    cold_dir = rec.sft("cold_start", base_dir, cold, cfg.cold_start, cfg.seq_len, cfg.batch_size, cfg.seed)
+    rec.eval("cold_start", cold_dir)
+    # 2. reasoning RL with the language-consistency reward
+    rl1_dir = rec.rl("rl1", cold_dir, cfg.rl1)
+    rec.eval("rl1", rl1_dir)
+    # 3. rejection sampling from the RL model, then SFT
+    t = time.perf_counter()
+    model, tokenizer = _load(rl1_dir)
+    problems = train_problems(cfg.rl1.families, langs, cfg.rejection_per_family, seed=cfg.seed + 1)
+    kept, stats = rejection_sample(model, tokenizer, problems, cfg.rejection_k,
+                                   max_new_tokens=cfg.rl1.max_new_tokens, seed=cfg.seed)
+    with open(rec.out_dir / "rejection_sampled.jsonl", "w", encoding="utf-8") as f:
+        for chat in kept:
+            f.write(json.dumps({"messages": chat}, ensure_ascii=False) + "\n")
+    rec.stage("rejection_sampling", time.perf_counter() - t, **stats)
+    general = [c for lang in langs for c in identity_conversations(lang, cfg.seed)]
+    sft2_init = base_dir if cfg.sft2_from == "base" else rl1_dir
+    sft2_dir = rec.sft("sft2", sft2_init, kept + cold + general, cfg.sft2, cfg.seq_len, cfg.batch_size,
+                       cfg.seed)
+    rec.eval("sft2", sft2_dir)
+    # 4. RL again, all rewards
+    rl2_dir = rec.rl("rl2", sft2_dir, cfg.rl2)
+    rec.eval("rl2", rl2_dir)
+    note = (f"Rejection sampling kept {stats['kept']} of {stats['samples']} samples "
+            f"({100 * stats['correct']:.0f}% correct, {100 * stats['well_formed']:.0f}% well formed).\n\n"
+            + _config_note(cfg.rl2))
+    return rec.finish(rl2_dir, "R1: cold start -> RL -> rejection sampling + SFT -> RL", note)
+
+
+def _config_note(config: GRPOConfig) -> str:
+    keys = ["steps", "prompts_per_step", "group_size", "max_new_tokens", "lr", "inner_updates", "beta",
+            "clip_eps", "loss_norm", "scale_rewards", "temperature", "template"]
+    d = asdict(config)
+    return "GRPO: " + ", ".join(f"{k}={d[k]}" for k in keys) + f", reward weights {d['reward']}."
+
+
+def summary_rows(results: dict[str, EvalResults], families: Sequence[str] | None = None) -> list[dict]:
+    """pass@1 per family for each evaluation (handy for printing)."""
+    families = families or next(iter(results.values())).families
+    return [{"eval": n, **{f: round(r.get("pass@1", f), 3) for f in families}, "all": round(r.get("pass@1"), 3)}
+            for n, r in results.items()]
+
+
+__all__ = ["EvalConfig", "R1Config", "RecipeResult", "evaluate_dir", "r1", "r1_zero", "rl_recipe", "LANGUAGES"]
