@@ -50,7 +50,9 @@ class ModelConfig:
     eos_token_id: int | None = 1
     pad_token_id: int | None = None
     # nanoseek training knobs (not in DeepseekV3Config; other runtimes ignore them)
-    initializer_range: float = 0.006  # DeepSeek-V3's init std
+    # Init std. V3 used 0.006 at hidden 7168; at our small widths 0.02 trains faster (speedrun
+    # preset, 100 steps: loss 4.85 vs 5.15 with 0.006; see the foundation issue's note).
+    initializer_range: float = 0.02
     mtp_loss_weight: float = 0.3  # lambda: 0.3 early in V3's pretraining, 0.1 later
     balance_loss_alpha: float = 0.0001  # sequence-wise balance loss weight
 

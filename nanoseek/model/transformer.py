@@ -157,7 +157,7 @@ class Transformer(nn.Module):
 
     @torch.no_grad()
     def init_weights(self) -> None:
-        """Normal(0, initializer_range) for every matrix (V3 used 0.006), ones for norms."""
+        """Normal(0, initializer_range) for every matrix, ones for norms, zero router biases."""
         std = self.config.initializer_range
         for module in self.modules():
             if isinstance(module, (nn.Linear, nn.Embedding)):
