@@ -1,6 +1,7 @@
 """Training-step throughput: our Transformer vs transformers' DeepseekV3ForCausalLM.
 
-Same config, same weights, same batch; forward + backward + AdamW; the two interleaved
+Same config, same weights, same batch; forward + backward + AdamW (ours: the trainer's fused
+AdamW; theirs: torch.optim.AdamW's default); the two interleaved
 repetition by repetition so machine noise hits both alike; medians. MFU is against a
 fp32 GEMM peak measured in the same run.
 
@@ -21,6 +22,7 @@ import transformers
 
 from nanoseek import Transformer
 from nanoseek.config import preset
+from nanoseek.train.optim import build_optimizer
 
 transformers.logging.set_verbosity_error()
 
@@ -47,7 +49,11 @@ def make_pair(name: str) -> tuple[Transformer, torch.nn.Module]:
 
 
 def step_fn(model: torch.nn.Module, ours: bool, compile_model: bool):
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), weight_decay=0.1)
+    # Ours: the trainer's optimizer (fused AdamW, decay on matrices). Theirs: plain torch AdamW.
+    if ours:
+        optimizer = build_optimizer(model, lr=1e-4)
+    else:
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), weight_decay=0.1)
     forward = torch.compile(model) if compile_model else model
 
     def step(batch: torch.Tensor) -> float:

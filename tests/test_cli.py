@@ -4,12 +4,10 @@ and nothing written or overwritten."""
 from __future__ import annotations
 
 import pytest
-import torch
 
 from nanoseek.cli import EXIT_USAGE, build_parser, main
 from train_fixtures import make_shards
 
-torch.set_num_threads(1)
 TINY = ["--preset", "tiny", "--steps", "2", "--batch-size", "2", "--seq-len", "16", "--warmup-steps", "1",
         "--no-progress", "--threads", "1"]
 

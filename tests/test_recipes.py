@@ -9,14 +9,6 @@ from nanoseek.data.tasks import generate
 from nanoseek.train.rejection import accept, to_chat, train_problems
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_accept_keeps_only_correct_well_formed_single_language():
     en = generate("addition", 1, seed=0, lang="en")[0]
     good = f"I add the digits, write the sum.\n</think>\n\nThe answer is \\boxed{{{en.answer}}}."

@@ -17,7 +17,6 @@ from nanoseek.train.metrics import read_metrics
 from nanoseek.train.optim import param_groups
 from nanoseek.train.schedule import Schedule
 
-torch.set_num_threads(1)  # other suites share the 2 cores; results must not depend on it
 
 
 class Synthetic:

@@ -12,7 +12,6 @@ from nanoseek.train import DataConfig, SFTLoader, TrainConfig, sft
 from nanoseek.train.checkpoint import write_model_dir
 from train_fixtures import chats, make_shards
 
-torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")

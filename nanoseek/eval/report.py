@@ -227,8 +227,8 @@ def write_report(
         items = plots.items() if isinstance(plots, Mapping) else [(Path(p).stem, p) for p in plots]
         out += ["## Plots", ""]
         for caption, p in items:
-            p = Path(p)
-            rel = p.relative_to(run_dir) if p.is_absolute() and p.is_relative_to(run_dir) else p
+            p = Path(p).resolve()
+            rel = p.relative_to(run_dir.resolve()) if p.is_relative_to(run_dir.resolve()) else p
             out += [f"![{caption}]({rel.as_posix()})", ""]
     if notes:
         out += ["## Notes", "", notes.strip(), ""]

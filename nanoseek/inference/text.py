@@ -94,7 +94,7 @@ class ThinkSplitter:
                 self.in_think = not self.in_think
                 self.at_section_start = True
                 continue
-            keep = _partial_suffix(buf, tag)  # a tag may be starting at the end
+            keep = partial_suffix(buf, tag)  # a tag may be starting at the end
             body, self.pending = buf[: len(buf) - keep], buf[len(buf) - keep :]
             self.pending = self._route(out, body, final=False) + self.pending
             break
@@ -128,8 +128,9 @@ class ThinkSplitter:
         return held
 
 
-def _partial_suffix(text: str, tag: str) -> int:
-    """Length of the longest suffix of text that is a proper prefix of tag."""
+def partial_suffix(text: str, tag: str) -> int:
+    """Length of the longest suffix of text that is a proper prefix of tag: text a stream must
+    hold back, since the next chunk may complete the tag."""
     for n in range(min(len(tag) - 1, len(text)), 0, -1):
         if text.endswith(tag[:n]):
             return n

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import AsyncIterator
 
 from nanoseek.inference import AsyncEngine, Engine, SamplingParams, Split, TokenDelta
-from nanoseek.inference.text import IncrementalDetokenizer, ThinkSplitter
+from nanoseek.inference.text import IncrementalDetokenizer, ThinkSplitter, partial_suffix
 from nanoseek.tokenizer import Tokenizer
 
 
@@ -162,21 +162,13 @@ class StopStrings:
         if cuts:
             self.hit, self.pending = True, ""
             return buf[: min(cuts)]
-        keep = max((_overlap(buf, s) for s in self.stops), default=0)
+        keep = max((partial_suffix(buf, s) for s in self.stops), default=0)
         self.pending = buf[len(buf) - keep :]
         return buf[: len(buf) - keep]
 
     def flush(self) -> str:
         out, self.pending = self.pending, ""
         return "" if self.hit else out
-
-
-def _overlap(text: str, stop: str) -> int:
-    """Length of the longest suffix of text that is a proper prefix of stop."""
-    for n in range(min(len(stop) - 1, len(text)), 0, -1):
-        if text.endswith(stop[:n]):
-            return n
-    return 0
 
 
 class ReplyDecoder:

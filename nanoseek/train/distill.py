@@ -77,4 +77,4 @@ def distill(teacher_dir: str | Path, student_dir: str | Path, out_dir: str | Pat
     return rec.finish(final, "Distillation: teacher traces -> student SFT", note)
 
 
-__all__ = ["DistillConfig", "distill", "LANGUAGES"]
+__all__ = ["DistillConfig", "distill"]

@@ -251,4 +251,4 @@ def summary_rows(results: dict[str, EvalResults], families: Sequence[str] | None
             for n, r in results.items()]
 
 
-__all__ = ["EvalConfig", "R1Config", "RecipeResult", "evaluate_dir", "r1", "r1_zero", "rl_recipe", "LANGUAGES"]
+__all__ = ["EvalConfig", "R1Config", "RecipeResult", "evaluate_dir", "r1", "r1_zero", "rl_recipe"]
