@@ -180,9 +180,6 @@ def _run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: list[Callable] = [_add_pretrain, _add_sft, _add_chat, _add_serve]
-
-
 # ---- reinforcement learning and evaluation (nanoseek.train.grpo, .recipes, nanoseek.eval) ------
 # Options left unset fall back to GRPOConfig's / EvalConfig's defaults (documented there), so
 # the defaults live in one place and building the parser imports nothing heavy.
@@ -327,9 +324,6 @@ def _run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS += [_add_rl, _add_eval]
-
-
 def _add_export(sub) -> None:
     p = sub.add_parser("export", help="convert a checkpoint for another runtime (GGUF for llama.cpp)")
     p.add_argument("--model", required=True, help="checkpoint directory (config.json, safetensors, tokenizer)")
@@ -350,9 +344,6 @@ def _run_export(args: argparse.Namespace) -> int:
     out = export_gguf(args.model, args.out, dtype=args.dtype)
     print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB, deepseek2, {args.dtype})", file=sys.stderr)
     return 0
-
-
-COMMANDS += [_add_export]
 
 
 def _add_speedrun(sub) -> None:
@@ -377,7 +368,8 @@ def _run_speedrun(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS += [_add_speedrun]
+COMMANDS: list[Callable] = [_add_speedrun, _add_pretrain, _add_sft, _add_rl, _add_eval, _add_chat, _add_serve,
+                            _add_export]
 
 
 def build_parser() -> argparse.ArgumentParser:
