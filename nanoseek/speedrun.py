@@ -49,11 +49,11 @@ def _profiles() -> dict[str, Callable[[], Profile]]:
     return {
         "speedrun": lambda: Profile(
             model_preset="speedrun", vocab_size=4096, tasks_per_family=200,
-            pretrain=TrainConfig(steps=300, lr=3e-3, warmup_steps=20, router_bias_gamma=0.01, **quiet),
+            pretrain=TrainConfig(steps=600, lr=3e-3, warmup_steps=20, router_bias_gamma=0.01, **quiet),
             pretrain_data=DataConfig(batch_size=8, seq_len=256),
-            sft=TrainConfig(steps=120, lr=1e-3, warmup_steps=10, schedule="cosine", router_bias_gamma=0.01, **quiet),
+            sft=TrainConfig(steps=200, lr=1e-3, warmup_steps=10, schedule="cosine", router_bias_gamma=0.01, **quiet),
             sft_data=DataConfig(batch_size=8, seq_len=256),
-            rl=GRPOConfig(steps=20, prompts_per_step=8, group_size=8, max_new_tokens=96, lr=2e-5,
+            rl=GRPOConfig(steps=30, prompts_per_step=8, group_size=8, max_new_tokens=96, lr=2e-5,
                           families=("addition", "subtraction", "linear_equation", "calendar"),
                           max_seconds=300),
             eval=EvalConfig(n_per=8, max_new_tokens=128),

@@ -40,6 +40,14 @@ def _smooth(values: list[float], window: int) -> list[float]:
     return out
 
 
+def _save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def plot_metrics(metrics: str | Path | list[dict], path: str | Path, keys: Sequence[str], *,
                  title: str | None = None, smooth: int = 1, x: str = "step") -> Path | None:
     """One panel per key (those present) of a JSONL metrics file against `x`; None if no data."""
@@ -60,11 +68,7 @@ def plot_metrics(metrics: str | Path | list[dict], path: str | Path, keys: Seque
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_loss(stages: Mapping[str, str | Path], path: str | Path, key: str = "loss") -> Path | None:
@@ -82,11 +86,7 @@ def plot_loss(stages: Mapping[str, str | Path], path: str | Path, key: str = "lo
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_grpo(metrics: str | Path, out_dir: str | Path, prefix: str = "rl") -> list[Path]:
@@ -122,11 +122,7 @@ def plot_eval(results: Mapping[str, EvalResults], path: str | Path, metric: str 
     ax.legend()
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 # ---- markdown -------------------------------------------------------------------------------
