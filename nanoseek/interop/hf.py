@@ -76,10 +76,9 @@ def to_hf_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     for name, tensor in model.state_dict().items():
         for key, index in hf_parts(name, tensor.shape, cfg.num_hidden_layers):
             out[key] = tensor[index].contiguous()
-    if len(model.mtp):
-        for k in range(len(model.mtp)):
-            for copy_suffix, shared in MTP_SHARED_COPIES.items():
-                out[f"model.layers.{cfg.num_hidden_layers + k}.{copy_suffix}"] = out[hf_key(shared, 0)].clone()
+    for k in range(len(model.mtp)):
+        for copy_suffix, shared in MTP_SHARED_COPIES.items():
+            out[f"model.layers.{cfg.num_hidden_layers + k}.{copy_suffix}"] = out[hf_key(shared, 0)].clone()
     return out
 
 

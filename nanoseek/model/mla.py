@@ -43,7 +43,8 @@ class MultiHeadLatentAttention(nn.Module):
         self.interleave = cfg.rope_interleave
         self.scale = softmax_scale(cfg)
         d, h, qk = cfg.hidden_size, cfg.num_attention_heads, cfg.qk_head_dim
-        if cfg.q_lora_rank is None:
+        self.q_lora = cfg.q_lora_rank is not None
+        if not self.q_lora:
             self.q_proj = nn.Linear(d, h * qk, bias=False)
         else:
             self.q_a_proj = nn.Linear(d, cfg.q_lora_rank, bias=False)
@@ -76,10 +77,10 @@ class MultiHeadLatentAttention(nn.Module):
 
     def queries(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x [B, T, D] -> q_nope [B, T, H, N], q_rope [B, T, H, R] (rotated)."""
-        if hasattr(self, "q_proj"):
-            q = self.q_proj(x)
-        else:
+        if self.q_lora:
             q = self.q_b_proj(self.q_a_layernorm(self.q_a_proj(x)))
+        else:
+            q = self.q_proj(x)
         q = q.unflatten(-1, (self.n_heads, self.nope_dim + self.rope_dim))
         q_nope, q_rope = q.split([self.nope_dim, self.rope_dim], dim=-1)
         return q_nope, apply_rope(q_rope, cos.unsqueeze(-2), sin.unsqueeze(-2), self.interleave)

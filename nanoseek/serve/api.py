@@ -115,14 +115,7 @@ def create_app(model: ChatModel, *, policy: Policy | None = None, api_key: str |
         prompt = model.chat_prompt(policy.apply(messages))
         max_tokens = _budget(model, len(prompt), req.token_limit, "messages")
         reply = policy.decide(messages[-1]["content"])
-        if reply is not None:
-            _count(app, reply)
-            events, admission = _canned(model, reply, len(prompt)), None
-        else:
-            decoder = model.decoder(prompt, think=True, stop=req.stops())
-            params = _sampling(model, req, max_tokens)
-            admission = _admit(model)
-            events = _generate(model, prompt, params, decoder)
+        events, admission = _events(app, model, reply, prompt, req, max_tokens, think=True)
         rid, created = new_id("chatcmpl"), now()
         if req.stream:
             include_usage = bool(req.stream_options and req.stream_options.include_usage)
@@ -142,14 +135,7 @@ def create_app(model: ChatModel, *, policy: Policy | None = None, api_key: str |
         prompt, text = _completion_prompt(model, req)
         max_tokens = _budget(model, len(prompt), req.token_limit, "prompt")
         refusal = policy.check_refusal(text)
-        if refusal is not None:
-            _count(app, refusal)
-            events, admission = _canned(model, refusal, len(prompt)), None
-        else:
-            decoder = model.decoder(prompt, think=False, stop=req.stops())
-            params = _sampling(model, req, max_tokens)
-            admission = _admit(model)
-            events = _generate(model, prompt, params, decoder)
+        events, admission = _events(app, model, refusal, prompt, req, max_tokens, think=False)
         rid, created = new_id("cmpl"), now()
         if req.stream:
             include_usage = bool(req.stream_options and req.stream_options.include_usage)
@@ -218,6 +204,18 @@ def _completion_prompt(model: ChatModel, req: CompletionRequest) -> tuple[list[i
         raise APIError(400, f"'prompt' token ids must be a non-empty list of integers in [0, {vocab})",
                        param="prompt", code="invalid_value")
     return list(prompt), tok.decode(prompt)
+
+
+def _events(app: FastAPI, model: ChatModel, canned: Reply | None, prompt: list[int], req, max_tokens: int,
+            think: bool) -> tuple[AsyncIterator[Event], Admission | None]:
+    """The reply's events: the policy's canned answer when it decided one (no engine slot), else
+    a generation admitted to the engine (sampling checked before a slot is taken)."""
+    if canned is not None:
+        _count(app, canned)
+        return _canned(model, canned, len(prompt)), None
+    decoder = model.decoder(prompt, think=think, stop=req.stops())
+    params = _sampling(model, req, max_tokens)
+    return _generate(model, prompt, params, decoder), _admit(model)
 
 
 def _count(app: FastAPI, reply: Reply) -> None:
