@@ -6,12 +6,14 @@ import asyncio
 
 import pytest
 import torch
+from torch.fx.experimental.proxy_tensor import make_fx
 
 from nanoseek import Transformer
 from nanoseek.config import tiny
 from nanoseek.inference import AsyncEngine, Engine, EngineError, SamplingParams
 from nanoseek.inference.engine import MAX_FAILED_STEPS
 from nanoseek.inference.cache import LatentCachePool, StepView, latent_width, mha_width
+from nanoseek.inference.compile import MatvecAsReduction
 
 GREEDY = SamplingParams(max_new_tokens=12, stop_token_ids=())
 SAMPLED = SamplingParams(max_new_tokens=12, stop_token_ids=(), temperature=1.0, top_p=0.9, top_k=40, seed=7,
@@ -99,6 +101,28 @@ def test_speculative_accept_path_with_oracle_drafts(model):
     for prompt, c in zip(PROMPTS, engine.generate(PROMPTS, GREEDY)):
         assert c.token_ids == reference[tuple(prompt)][len(prompt) : len(prompt) + 12]
     assert engine.stats["accepted"] > engine.stats["drafted"] // 3
+
+
+def test_compiled_engine_equals_eager(model):
+    """The compiled decode steps give the eager engine's tokens: batch 1 (its own graph, where
+    the matvec pass rewrites the matmuls) and batch 4 (one dynamic graph), plain and speculative
+    (which compiles the 2-token verify step and the MTP draft step too)."""
+    for speculative in (False, True):
+        eager = Engine(model, max_slots=4, max_len=96, speculative=speculative)
+        compiled = Engine(model, max_slots=4, max_len=96, speculative=speculative, compile=True)
+        for prompts in (PROMPTS[:1], PROMPTS):
+            want = [c.token_ids for c in eager.generate(prompts, GREEDY)]
+            assert [c.token_ids for c in compiled.generate(prompts, GREEDY)] == want
+
+
+@pytest.mark.parametrize("rows, rewritten", [(1, True), (2, True), (3, False)])
+def test_matvec_pass_rewrites_only_few_row_matmuls(rows, rewritten):
+    a, b = torch.randn(rows, 16), torch.randn(16, 8)
+    graph = make_fx(torch.mm)(a, b)
+    MatvecAsReduction()(graph.graph)
+    graph.recompile()
+    assert (torch.ops.aten.mm.default not in {n.target for n in graph.graph.nodes}) == rewritten
+    torch.testing.assert_close(graph(a, b), a @ b)
 
 
 def test_decode_on_the_engine_cache_equals_model_forward_absorbed_and_expanded(model):

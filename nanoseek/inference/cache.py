@@ -1,7 +1,7 @@
 """The MLA latent cache: one preallocated buffer for every layer, slot and position.
 
 Legend: L = cached layers (decoder layers, then MTP layers), N = slots (concurrent requests),
-M = max_len (positions per slot), W = kv_lora_rank + qk_rope_head_dim (one latent per token),
+M = max_len + 1 (positions per slot, one spare), W = kv_lora_rank + qk_rope_head_dim (one latent per token),
 B = requests in a step, T = new tokens per request, S = span attended to (bucketed, <= M).
 
 A request owns one slot for its whole life. A step writes the new tokens' latents at their
@@ -84,8 +84,10 @@ class LatentCachePool:
         self.num_main = cfg.num_hidden_layers
         layers = self.num_main + (cfg.num_nextn_predict_layers if with_mtp else 0)
         # One tensor per layer (not views of one big tensor): a compiled step then mutates each
-        # in place instead of copying the whole pool.
-        self.buffers = [torch.zeros(slots, max_len, latent_width(cfg), dtype=dtype, device=device)
+        # in place instead of copying the whole pool. One position more than a request can use,
+        # so an attended span never covers a whole buffer: slicing all of it would make Dynamo
+        # specialise the compiled step on that and compile it again.
+        self.buffers = [torch.zeros(slots, max_len + 1, latent_width(cfg), dtype=dtype, device=device)
                         for _ in range(layers)]
         self._free = list(range(slots - 1, -1, -1))  # pop() hands out the lowest slot first
 

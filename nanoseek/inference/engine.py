@@ -223,6 +223,7 @@ class Engine:
 
     # ---- the step loop ------------------------------------------------------------------------
 
+    @torch.inference_mode()
     def step(self) -> list[TokenDelta]:
         """One scheduler iteration: admit, prefill up to one chunk budget, decode everyone once.
         Returns the step's TokenDeltas (also passed to each request's on_token)."""
@@ -241,7 +242,6 @@ class Engine:
             self.counts[req.slot].zero_()
             self.prefilling.append(req)
 
-    @torch.inference_mode()
     def _prefill(self) -> None:
         budget = self.prefill_chunk
         while self.prefilling and budget > 0:
@@ -266,7 +266,6 @@ class Engine:
                 if last:
                     req.draft = int(mtp_logits[0, -1].argmax())
 
-    @torch.inference_mode()
     def _decode(self) -> None:
         reqs = self.decoding
         ids = torch.tensor([[r.output[-1]] for r in reqs])
@@ -278,7 +277,6 @@ class Engine:
             self._emit(req, [tokens[i]], None if logprobs is None else [logprobs[i]])
         self.stats["decode_steps"] += 1
 
-    @torch.inference_mode()
     def _decode_speculative(self) -> None:
         """Verify [last, draft] for every request in one main-model step, then draft again."""
         reqs = list(self.decoding)

@@ -11,30 +11,11 @@ chosen experts for a few tokens and sorts them for many, with fixed-size counts)
 
 from __future__ import annotations
 
-import itertools
-import types
-
 import torch
 
 from nanoseek.inference.cache import LatentCachePool, StepView, span_bucket
+from nanoseek.inference.compile import compile_step
 from nanoseek.model.transformer import Transformer
-
-
-def _compile_private(method, **kwargs):
-    """torch.compile a bound method under its own code object.
-
-    Dynamo caches graphs per code object and we skip its guards on modules (the weights never
-    change under an engine; checking them costs about 0.5 ms per decode step at these sizes),
-    so each runner gets a private copy of the code: two engines over different models can
-    never share a graph."""
-    fn = method.__func__
-    code = fn.__code__.replace(co_name=f"{fn.__name__}_{next(_runner_ids)}")
-    private = types.FunctionType(code, fn.__globals__, code.co_name, fn.__defaults__, fn.__closure__)
-    options = {"guard_filter_fn": torch.compiler.skip_guard_on_all_nn_modules_unsafe}
-    return torch.compile(types.MethodType(private, method.__self__), options=options, **kwargs)
-
-
-_runner_ids = itertools.count()
 
 
 class ModelRunner:
@@ -46,9 +27,8 @@ class ModelRunner:
         self._decode, self._mtp = self._decode_eager, self._mtp_eager
         if compile:
             mode = None if compile is True or compile == "default" else compile
-            # dynamic: batch size and span change from step to step; one graph serves them all.
-            self._decode = _compile_private(self._decode_eager, mode=mode, dynamic=True, fullgraph=True)
-            self._mtp = _compile_private(self._mtp_eager, mode=mode, dynamic=True, fullgraph=True)
+            self._decode = compile_step(self._decode_eager, mode)
+            self._mtp = compile_step(self._mtp_eager, mode)
 
     # ---- prefill (eager, the model's own forward) ----------------------------------------------
 

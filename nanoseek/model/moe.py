@@ -130,7 +130,9 @@ class RoutedExperts(nn.Module):
         bound by reading weights, and sorting buys nothing)."""
         gate, up = torch.einsum("nkfd,nd->nkf", self.gate_up_proj[idx], x).chunk(2, dim=-1)  # [N, K, I]
         act = F.silu(gate) * up * weights.to(x.dtype).unsqueeze(-1)
-        return torch.einsum("nkdi,nki->nd", self.down_proj[idx], act)
+        # Contract over I alone, then add the K experts: one reduction over (K, I) would walk the
+        # two experts' weights interleaved, which compiled code cannot vectorise.
+        return torch.einsum("nkdi,nki->nkd", self.down_proj[idx], act).sum(1)
 
     def _sorted(self, x: torch.Tensor, weights: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """Dispatch by sorting: the N*K (token, expert) pairs are ordered by expert so each
