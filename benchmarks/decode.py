@@ -35,9 +35,25 @@ def build(name: str, model_dir: str | None) -> Transformer:
     return Transformer(preset(name)).eval()
 
 
-def prompts(model: Transformer, n: int, length: int, seed: int = 0) -> list[list[int]]:
-    g = torch.Generator().manual_seed(seed)
-    return torch.randint(2, model.config.vocab_size, (n, length), generator=g).tolist()
+def prompts(model: Transformer, n: int, length: int, seed: int = 0, model_dir: str | None = None) -> list[list[int]]:
+    """Random ids for random weights; for a trained checkpoint, chat prompts of held-out task
+    questions (all families, en/es/zh), so what it generates (and MTP's acceptance) is real."""
+    if model_dir is None:
+        g = torch.Generator().manual_seed(seed)
+        return torch.randint(2, model.config.vocab_size, (n, length), generator=g).tolist()
+    from nanoseek.data.tasks import FAMILIES, generate
+    from nanoseek.data.tasks.common import LANGUAGES
+    from nanoseek.tokenizer import Tokenizer
+    from nanoseek.train.grpo import render_prompt
+
+    tokenizer = Tokenizer.load(model_dir)
+    kinds = [(f, lang) for f in FAMILIES for lang in LANGUAGES]
+    out = []
+    for i in range(n):
+        family, lang = kinds[(seed * 7 + i) % len(kinds)]
+        problem = generate(family, 1 + i // len(kinds), seed=seed, split="eval", lang=lang)[-1]
+        out.append(render_prompt(tokenizer, problem.question))
+    return out
 
 
 def ours(engine: Engine, batch: list[list[int]], new_tokens: int) -> float:
@@ -103,21 +119,23 @@ def bench_preset(name: str, args) -> dict:
     model = build(name, args.model)
     cfg = model.config
     row: dict = {"preset": args.model or name, "params": model.num_params()}
-    prompt = prompts(model, 1, args.prompt_len)[0]
-    engine = Engine(model, max_slots=32, max_len=args.prompt_len + args.new_tokens + 8,
-                    compile=not args.eager)
+
+    def batch(n: int, seed: int = 0) -> list[list[int]]:
+        return prompts(model, n, args.prompt_len, seed, args.model)
+
+    prompt = batch(1)[0]
+    max_len = max(len(p) for p in batch(32) + batch(32, 1) + batch(8, 2)) + args.new_tokens + 8
+    engine = Engine(model, max_slots=32, max_len=max_len, compile=not args.eager)
     spec = None
     if cfg.num_nextn_predict_layers:
-        spec = Engine(model, max_slots=32, max_len=args.prompt_len + args.new_tokens + 8,
-                      compile=not args.eager, speculative=True)
+        spec = Engine(model, max_slots=32, max_len=max_len, compile=not args.eager, speculative=True)
     hf = None if args.skip_transformers else load_transformers(model)
     workdir = tempfile.TemporaryDirectory()
-    llm = None if args.skip_llama_cpp else load_llama_cpp(model, args.model, args.prompt_len + args.new_tokens + 8,
-                                                          args.threads, Path(workdir.name))
-    start = time.perf_counter()  # warm up: compiles the decode step for the shapes used below
+    llm = None if args.skip_llama_cpp else load_llama_cpp(model, args.model, max_len, args.threads, Path(workdir.name))
+    start = time.perf_counter()  # warm up: compiles the decode steps for the shapes used below
     for eng in filter(None, [engine, spec]):
         for n in (1, 8, 32):
-            ours(eng, prompts(model, n, args.prompt_len, seed=1), 8)
+            ours(eng, batch(n, seed=1), 8)
     row["warmup_s"] = round(time.perf_counter() - start, 1)
     runs: dict[str, list[float]] = {}
     for _ in range(args.rounds):  # interleaved: noise hits every contender alike
@@ -129,13 +147,14 @@ def bench_preset(name: str, args) -> dict:
         if spec is not None:
             runs.setdefault("ours_mtp_b1", []).append(ours(spec, [prompt], args.new_tokens))
         for n in (8, 32):
-            runs.setdefault(f"ours_b{n}", []).append(ours(engine, prompts(model, n, args.prompt_len), args.new_tokens))
+            runs.setdefault(f"ours_b{n}", []).append(ours(engine, batch(n), args.new_tokens))
     for key, values in runs.items():
         row[key] = round(max(values), 1)
         row[key + "_median"] = round(statistics.median(values), 1)
     if spec is not None:
+        # Acceptance over 8 other prompts, each stopping at its own end of sentence.
         spec.stats.update(drafted=0, accepted=0)
-        ours(spec, prompts(model, 8, args.prompt_len, seed=2), args.new_tokens)
+        spec.generate(batch(8, seed=2), SamplingParams(max_new_tokens=args.new_tokens))
         row["mtp_acceptance"] = round(spec.stats["accepted"] / max(spec.stats["drafted"], 1), 3)
         row["mtp_speedup_b1"] = round(row["ours_mtp_b1"] / row["ours_b1"], 2)
     row["cache_latent_per_layer"] = latent_width(cfg)
@@ -165,7 +184,7 @@ def main() -> None:
     parser.add_argument("--presets", default="reference,speedrun")
     parser.add_argument("--model", help="checkpoint directory (replaces --presets)")
     parser.add_argument("--new-tokens", type=int, default=128)
-    parser.add_argument("--prompt-len", type=int, default=16)
+    parser.add_argument("--prompt-len", type=int, default=16, help="length of the random prompts (presets)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--eager", action="store_true", help="do not compile the decode step")
@@ -179,7 +198,8 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     meta = {"threads": args.threads, "new_tokens": args.new_tokens, "prompt_len": args.prompt_len,
             "compiled": not args.eager, "torch": torch.__version__,
-            "note": "random weights: MTP acceptance is meaningless until run on a trained model (--model)"}
+            "note": "presets have random weights and random prompts: MTP acceptance means something only "
+                    "for a trained checkpoint (--model), which gets chat prompts of held-out task questions"}
     RESULTS.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     print(f"wrote {RESULTS}")
 

@@ -176,6 +176,13 @@ def test_plain_q_proj_writes_attn_q_and_q_lora_rank_0(tmp_path, tokenizer):
     assert "blk.0.attn_q.weight" in names and "blk.0.attn_q_a.weight" not in names
 
 
+def test_group_keys_left_out_when_every_group_is_kept(tmp_path, tokenizer):
+    checkpoint(tmp_path, tokenizer, n_group=2, topk_group=2)  # the speedrun preset's routing
+    r = gguf.GGUFReader(export_gguf(tmp_path, tmp_path / "m.gguf", dtype="f32"))
+    assert "deepseek2.expert_group_count" not in r.fields
+    assert "deepseek2.expert_group_used_count" not in r.fields
+
+
 def test_yarn_keys(tmp_path, tokenizer):
     checkpoint(tmp_path, tokenizer, rope_scaling=YARN)
     r = gguf.GGUFReader(export_gguf(tmp_path, tmp_path / "m.gguf", dtype="f32"))
@@ -200,8 +207,9 @@ def test_cli_export_and_bad_input(tmp_path, tokenizer, capsys):
     assert "tokenizer.json" in capsys.readouterr().err and not (tmp_path / "x.gguf").exists()
 
 
-@pytest.mark.parametrize("overrides", [{}, {"rope_interleave": False}, {"q_lora_rank": None}, {"rope_scaling": YARN}],
-                         ids=["default", "halves-rope", "plain-q", "yarn"])
+@pytest.mark.parametrize("overrides", [{}, {"rope_interleave": False}, {"q_lora_rank": None}, {"rope_scaling": YARN},
+                                       {"n_group": 2, "topk_group": 2}],
+                         ids=["default", "halves-rope", "plain-q", "yarn", "all-groups-kept"])
 def test_llama_cpp_logits_match(tmp_path, tokenizer, overrides):
     """llama.cpp itself on the file (optional: needs llama-cpp-python): same tokens, same logits."""
     llama_cpp = pytest.importorskip("llama_cpp")

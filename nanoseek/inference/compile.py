@@ -22,7 +22,7 @@ MATVEC_MAX_ROWS = 2  # batch 1, plain (1 row) or verifying a draft (2 rows); abo
 
 class MatvecAsReduction(CustomGraphPass):
     """Post-grad pass: `mm(a [M, K], b [K, N])` with M <= MATVEC_MAX_ROWS known at compile time
-    becomes `(a[:, :, None] * b[None]).sum(1)`; inductor fuses it into one parallel reduction."""
+    becomes `cat([(b.T * a[i]).sum(1)[None] for i in range(M)])`: one parallel reduction."""
 
     def __call__(self, graph: torch.fx.Graph) -> None:
         for node in list(graph.find_nodes(op="call_function", target=aten.mm.default)):
@@ -30,13 +30,19 @@ class MatvecAsReduction(CustomGraphPass):
             rows = a.meta["val"].shape[0]
             if not isinstance(rows, int) or rows > MATVEC_MAX_ROWS:  # symbolic: batch size varies
                 continue
+            # One reduction per row over the same [N, K] space: inductor fuses them into one loop
+            # that reads each weight row once for all rows (a single [M, N, K] reduction reads the
+            # whole matrix M times, or picks the M axis to vectorise).
             with graph.inserting_before(node):
-                column = graph.call_function(aten.unsqueeze.default, (a, 2))  # [M, K, 1]
-                weights = graph.call_function(aten.unsqueeze.default, (b, 0))  # [1, K, N]
-                product = graph.call_function(aten.mul.Tensor, (column, weights))  # [M, K, N]
-                total = graph.call_function(aten.sum.dim_IntList, (product, [1]))  # [M, N]
-            total.meta.update(node.meta)
-            node.replace_all_uses_with(total)
+                weights = graph.call_function(aten.permute.default, (b, [1, 0]))  # [N, K]
+                sums = []
+                for i in range(rows):
+                    row = graph.call_function(aten.select.int, (a, 0, i))  # [K]
+                    product = graph.call_function(aten.mul.Tensor, (weights, row))  # [N, K]
+                    total = graph.call_function(aten.sum.dim_IntList, (product, [1]))  # [N]
+                    sums.append(graph.call_function(aten.unsqueeze.default, (total, 0)))  # [1, N]
+                out = graph.call_function(aten.cat.default, (sums,))  # [M, N], row-major like mm's
+            node.replace_all_uses_with(out)
             graph.erase_node(node)
 
     def uuid(self) -> bytes:

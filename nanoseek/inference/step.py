@@ -53,13 +53,13 @@ class ModelRunner:
                max_position: int) -> tuple[torch.Tensor, torch.Tensor]:
         """ids, positions [B, T], slots [B] -> (hidden states [B, T, D], logits [B, T, V])."""
         span = span_bucket(max_position + 1, self.pool.max_len)
-        return self._decode(ids, positions, slots, torch.arange(span))
+        return self._decode(*_static_tokens(ids, positions), slots, torch.arange(span))
 
     def mtp(self, h: torch.Tensor, next_ids: torch.Tensor, positions: torch.Tensor, slots: torch.Tensor,
             max_position: int) -> torch.Tensor:
         """MTP depth 0 drafts: h, next_ids, positions [B, T] -> logits [B, T, V]."""
         span = span_bucket(max_position + 1, self.pool.max_len)
-        return self._mtp(h, next_ids, positions, slots, torch.arange(span))
+        return self._mtp(*_static_tokens(h, next_ids, positions), slots, torch.arange(span))
 
     def _decode_eager(self, ids, positions, slots, keys):
         view = StepView(slots, positions, (keys <= positions.unsqueeze(-1)).unsqueeze(1))
@@ -69,3 +69,11 @@ class ModelRunner:
     def _mtp_eager(self, h, next_ids, positions, slots, keys):
         view = StepView(slots, positions, (keys <= positions.unsqueeze(-1)).unsqueeze(1))
         return self.model.mtp_forward(0, h, next_ids, positions, self.pool.mtp_cache(0, view), absorb=True)[1]
+
+
+def _static_tokens(*tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Mark dim 1 (T: 1, or 2 when verifying a draft) static for the compiled steps: a dynamic T
+    would hide from the matvec pass that a batch-1 step has only one or two rows."""
+    for t in tensors:
+        torch._dynamo.mark_static(t, 1)
+    return tensors

@@ -149,8 +149,10 @@ def _write_hparams(w, cfg: ModelConfig) -> None:
     w.add_expert_count(cfg.n_routed_experts)
     w.add_expert_used_count(cfg.num_experts_per_tok)
     w.add_expert_shared_count(cfg.n_shared_experts)
-    w.add_expert_group_count(cfg.n_group)
-    w.add_expert_group_used_count(cfg.topk_group)
+    if cfg.topk_group < cfg.n_group:
+        # Keeping every group limits nothing, and llama.cpp refuses to load used == count.
+        w.add_expert_group_count(cfg.n_group)
+        w.add_expert_group_used_count(cfg.topk_group)
     w.add_expert_weights_scale(cfg.routed_scaling_factor)
     w.add_expert_weights_norm(cfg.norm_topk_prob)
     w.add_expert_gating_func(gguf.ExpertGatingFuncType.SIGMOID)
