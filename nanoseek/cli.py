@@ -145,13 +145,16 @@ def _add_chat(sub) -> None:
     p.add_argument("--policy", default=None, help="operator policy file (.toml or .yaml)")
     p.add_argument("--temperature", type=float, default=None, help="default: the checkpoint's generation_config")
     p.add_argument("--max-tokens", type=int, default=None, help="reply length limit (default: the context left)")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False,
+                   help="compile the decode steps first (5-30 s at start, then 3-5x faster replies)")
     p.set_defaults(run=_run_chat)
 
 
 def _run_chat(args: argparse.Namespace) -> int:
     from nanoseek.serve.terminal import main as chat
 
-    return chat(args.model, policy_file=args.policy, temperature=args.temperature, max_tokens=args.max_tokens)
+    return chat(args.model, policy_file=args.policy, temperature=args.temperature, max_tokens=args.max_tokens,
+                compile=args.compile)
 
 
 def _add_serve(sub) -> None:
@@ -165,6 +168,8 @@ def _add_serve(sub) -> None:
     p.add_argument("--max-slots", type=int, default=32, help="requests decoded together (default 32)")
     p.add_argument("--max-waiting", type=int, default=96, help="requests queued beyond those; more get 429")
     p.add_argument("--speculative", action="store_true", help="MTP self-speculative decoding")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
+                   help="compile the decode steps before serving (5-30 s at start; --no-compile: eager)")
     p.set_defaults(run=_run_serve)
 
 
@@ -176,7 +181,8 @@ def _run_serve(args: argparse.Namespace) -> int:
     if args.max_slots < 1 or args.max_waiting < 0:
         raise ValueError("--max-slots must be >= 1 and --max-waiting >= 0")
     serve(args.model, host=args.host, port=args.port, api_key=args.api_key, policy_file=args.policy,
-          name=args.name, max_slots=args.max_slots, max_waiting=args.max_waiting, speculative=args.speculative)
+          name=args.name, max_slots=args.max_slots, max_waiting=args.max_waiting, speculative=args.speculative,
+          compile=args.compile)
     return 0
 
 

@@ -115,6 +115,15 @@ def test_compiled_engine_equals_eager(model):
             assert [c.token_ids for c in compiled.generate(prompts, GREEDY)] == want
 
 
+def test_warm_up_leaves_the_engine_as_new(model):
+    engine = Engine(model, max_slots=4, max_len=96)
+    assert engine.warm_up() > 0
+    assert engine.free_slots == 4 and not engine.has_unfinished()
+    assert engine.stats == {"steps": 0, "decode_steps": 0, "generated": 0, "drafted": 0, "accepted": 0}
+    assert [c.token_ids for c in engine.generate(PROMPTS, GREEDY)] == \
+        [c.token_ids for c in Engine(model, max_slots=4, max_len=96).generate(PROMPTS, GREEDY)]
+
+
 @pytest.mark.parametrize("rows, rewritten", [(1, True), (2, True), (3, False)])
 def test_matvec_pass_rewrites_only_few_row_matmuls(rows, rewritten):
     a, b = torch.randn(rows, 16), torch.randn(16, 8)

@@ -428,3 +428,4 @@ def test_nanoseek_serve_command(checkpoint, tmp_path):
         out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, out
     assert f"http://127.0.0.1:{port}/" in out and "API key required" in out
+    assert "compiled the decode steps in" in out  # the default: compiled before serving

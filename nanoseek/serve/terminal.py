@@ -192,14 +192,16 @@ def _stream_reply(session: ChatSession, text: str, console: Console) -> None:
 
 
 def main(model_dir: str, *, policy_file: str | None = None, temperature: float | None = None,
-         max_tokens: int | None = None) -> int:
+         max_tokens: int | None = None, compile: bool = False) -> int:
     """What `nanoseek chat` runs."""
     try:
         import readline  # noqa: F401  (line editing and history for input())
     except ImportError:
         pass
     policy = Policy.load(policy_file) if policy_file else Policy()
-    model = ChatModel.load(model_dir, max_slots=1, max_waiting=0)
+    if compile:
+        print("compiling the decode steps (5-30 s, once per machine and model shape) ...", flush=True)
+    model = ChatModel.load(model_dir, max_slots=1, max_waiting=0, compile=compile)
     try:
         run_chat(ChatSession(model, policy, temperature=temperature, max_tokens=max_tokens))
     finally:
