@@ -88,8 +88,8 @@ def test_speculative_accept_path_with_oracle_drafts(model):
     engine = Engine(model, max_slots=4, max_len=96, speculative=True)
     real_mtp = engine.runner.mtp
 
-    def oracle(h, next_ids, positions, slots, max_position):
-        logits = real_mtp(h, next_ids, positions, slots, max_position)
+    def oracle(h, next_ids, positions, slots):
+        logits = real_mtp(h, next_ids, positions, slots)
         for b, slot in enumerate(slots.tolist()):
             seq = reference[tuple(next(r for r in engine.decoding if r.slot == slot).prompt)]
             for t, pos in enumerate(positions[b].tolist()):
@@ -148,7 +148,7 @@ def test_decode_on_the_engine_cache_equals_model_forward_absorbed_and_expanded(m
             steps = []
             for t in range(9):
                 pos = torch.full((2, 1), t)
-                view = StepView.build(slots, pos, 32)
+                view = StepView.build(slots, pos, torch.arange(32))
                 h, _ = model.hidden_states(ids[:, t : t + 1], pos, pool.main_caches(view), name == "absorbed")
                 steps.append(model.logits(h))
             outs[name] = torch.cat(steps, 1)
@@ -167,7 +167,7 @@ def test_mtp_step_equals_model_mtp_forward(model):
         steps = []
         for t in range(7):
             pos = positions[:, t : t + 1]
-            view = StepView.build(torch.tensor([0]), pos, 16)
+            view = StepView.build(torch.tensor([0]), pos, torch.arange(16))
             steps.append(model.mtp_forward(0, h[:, t : t + 1], ids[:, t + 1 : t + 2], pos, pool.mtp_cache(0, view),
                                            absorb=True)[1])
     assert (torch.cat(steps, 1) - full).abs().max().item() < 1e-4

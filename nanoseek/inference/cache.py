@@ -49,10 +49,10 @@ class StepView:
     mask: torch.Tensor
 
     @classmethod
-    def build(cls, slots: torch.Tensor, positions: torch.Tensor, span: int) -> "StepView":
-        # Key s is visible to the query at position p iff s <= p: causal within the step and
-        # blind to anything a slot holds past the request's current length.
-        keys = torch.arange(span, device=positions.device)
+    def build(cls, slots: torch.Tensor, positions: torch.Tensor, keys: torch.Tensor) -> "StepView":
+        """keys [S]: the cache positions attended to, 0..S-1. Key s is visible to the query at
+        position p iff s <= p: causal within the step and blind to anything a slot holds past
+        the request's current length."""
         return cls(slots, positions, (keys <= positions.unsqueeze(-1)).unsqueeze(1))
 
 

@@ -273,16 +273,16 @@ class Engine:
                     self.decoding.append(req)
             if self.speculative and req.finish_reason is None:
                 nxt = req.prompt[start + 1 : end + 1] + (req.output[:1] if last else [])
-                mtp_logits = self.runner.prefill_mtp(h, torch.tensor([nxt]), start, req.slot)
+                mtp_logits = self.runner.prefill_mtp(h, torch.tensor([nxt]), start, req.slot)  # [1, V]
                 if last:
-                    req.draft = int(mtp_logits[0, -1].argmax())
+                    req.draft = int(mtp_logits[0].argmax())
 
     def _decode(self) -> None:
         reqs = self.decoding
         ids = torch.tensor([[r.output[-1]] for r in reqs])
         positions = torch.tensor([[r.position] for r in reqs])
         slots = torch.tensor([r.slot for r in reqs])
-        _, logits = self.runner.decode(ids, positions, slots, max(r.position for r in reqs))
+        _, logits = self.runner.decode(ids, positions, slots)
         tokens, logprobs = self._sample(reqs, logits[:, 0], [0] * len(reqs))
         for i, req in enumerate(list(reqs)):
             self._emit(req, [tokens[i]], None if logprobs is None else [logprobs[i]])
@@ -295,15 +295,14 @@ class Engine:
         ids = torch.tensor([[r.output[-1], r.draft] for r in reqs])
         positions = torch.tensor([[r.position, r.position + 1] for r in reqs])
         slots = torch.tensor([r.slot for r in reqs])
-        top = max(r.position for r in reqs) + 1
-        h, logits = self.runner.decode(ids, positions, slots, top)  # [n, 2, D], [n, 2, V]
+        h, logits = self.runner.decode(ids, positions, slots)  # [n, 2, D], [n, 2, V]
         # Row 2i: the token after `last`; row 2i+1: the token after the draft, valid if it was right.
         rows = [r for r in reqs for _ in range(2)]
         drafts = torch.tensor([r.draft for r in reqs])
         tokens, logprobs = self._sample(rows, logits.flatten(0, 1), [0, 1] * n, drafts)
         pairs = torch.tensor(tokens).view(n, 2)
         accepted = pairs[:, 0] == drafts  # [n]
-        mtp_logits = self.runner.mtp(h, pairs, positions, slots, top)  # [n, 2, V]
+        mtp_logits = self.runner.mtp(h, pairs, positions, slots)  # [n, 2, V]
         next_drafts = mtp_logits.argmax(-1).gather(1, accepted.long().unsqueeze(1)).squeeze(1)
         tokens_l, accepted_l, drafts_l = pairs.tolist(), accepted.tolist(), next_drafts.tolist()
         lp = None if logprobs is None else [logprobs[2 * i : 2 * i + 2] for i in range(n)]

@@ -19,56 +19,67 @@ from nanoseek.model.transformer import Transformer
 
 
 class ModelRunner:
-    """Owns the model's calls for the engine: where each step's latents go, and the compiled steps."""
+    """Owns the model's calls for the engine: where each step's latents go, and the compiled steps.
+
+    Four steps, each compiled when asked: a prompt chunk through the model (prefill) and through
+    MTP depth 0 (prefill_mtp), and a decode step (decode) and its MTP draft (mtp). All attend to
+    a span of the cache bucketed to a power of two, so the compiled graphs see few shapes."""
 
     def __init__(self, model: Transformer, pool: LatentCachePool, compile: bool | str = False,
                  absorb_prefill: bool = False) -> None:
         self.model, self.pool, self.absorb_prefill = model, pool, absorb_prefill
+        self._prefill, self._prefill_mtp = self._prefill_eager, self._prefill_mtp_eager
         self._decode, self._mtp = self._decode_eager, self._mtp_eager
         if compile:
             mode = None if compile is True or compile == "default" else compile
-            self._decode = compile_step(self._decode_eager, mode)
-            self._mtp = compile_step(self._mtp_eager, mode)
+            self._prefill, self._prefill_mtp = compile_step(self._prefill, mode), compile_step(self._prefill_mtp, mode)
+            self._decode, self._mtp = compile_step(self._decode, mode), compile_step(self._mtp, mode)
 
-    # ---- prefill (eager, the model's own forward) ----------------------------------------------
+    # ---- prefill: one request's prompt chunk -------------------------------------------------------
 
     def prefill(self, ids: torch.Tensor, start: int, slot: int) -> torch.Tensor:
         """One request's chunk ids [1, T] at positions start.. -> hidden states [1, T, D]."""
         positions = torch.arange(start, start + ids.shape[1]).unsqueeze(0)
-        view = StepView.build(torch.tensor([slot]), positions, start + ids.shape[1])
-        h, _ = self.model.hidden_states(ids, positions, self.pool.main_caches(view), self.absorb_prefill)
-        return h
+        return self._prefill(ids, positions, torch.tensor([slot]), self._keys(positions))
 
     def prefill_mtp(self, h: torch.Tensor, next_ids: torch.Tensor, start: int, slot: int) -> torch.Tensor:
-        """MTP depth 0 over a prefill chunk (fills its cache) -> logits [1, T, V]."""
+        """MTP depth 0 over a prefill chunk (fills its cache) -> logits of its last position [1, V]."""
         positions = torch.arange(start, start + h.shape[1]).unsqueeze(0)
-        view = StepView.build(torch.tensor([slot]), positions, start + h.shape[1])
-        _, logits = self.model.mtp_forward(0, h, next_ids, positions, self.pool.mtp_cache(0, view),
-                                           self.absorb_prefill)
-        return logits
+        return self._prefill_mtp(h, next_ids, positions, torch.tensor([slot]), self._keys(positions))
 
-    # ---- decode ---------------------------------------------------------------------------------
+    # ---- decode: every decoding request, one token (or a token and its draft) each ----------------
 
-    def decode(self, ids: torch.Tensor, positions: torch.Tensor, slots: torch.Tensor,
-               max_position: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def decode(self, ids: torch.Tensor, positions: torch.Tensor, slots: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """ids, positions [B, T], slots [B] -> (hidden states [B, T, D], logits [B, T, V])."""
-        span = span_bucket(max_position + 1, self.pool.max_len)
-        return self._decode(*_static_tokens(ids, positions), slots, torch.arange(span))
+        return self._decode(*_static_tokens(ids, positions), slots, self._keys(positions))
 
-    def mtp(self, h: torch.Tensor, next_ids: torch.Tensor, positions: torch.Tensor, slots: torch.Tensor,
-            max_position: int) -> torch.Tensor:
+    def mtp(self, h: torch.Tensor, next_ids: torch.Tensor, positions: torch.Tensor, slots: torch.Tensor) -> torch.Tensor:
         """MTP depth 0 drafts: h, next_ids, positions [B, T] -> logits [B, T, V]."""
-        span = span_bucket(max_position + 1, self.pool.max_len)
-        return self._mtp(*_static_tokens(h, next_ids, positions), slots, torch.arange(span))
+        return self._mtp(*_static_tokens(h, next_ids, positions), slots, self._keys(positions))
+
+    # ---- the steps themselves (what gets compiled) -------------------------------------------------
+
+    def _keys(self, positions: torch.Tensor) -> torch.Tensor:
+        """Cache positions a step attends to: 0..S-1, S the bucketed span covering every query."""
+        return torch.arange(span_bucket(int(positions.max()) + 1, self.pool.max_len))
+
+    def _prefill_eager(self, ids, positions, slots, keys):
+        caches = self.pool.main_caches(StepView.build(slots, positions, keys))
+        return self.model.hidden_states(ids, positions, caches, self.absorb_prefill)[0]
+
+    def _prefill_mtp_eager(self, h, next_ids, positions, slots, keys):
+        cache = self.pool.mtp_cache(0, StepView.build(slots, positions, keys))
+        h_mtp = self.model.mtp_forward(0, h, next_ids, positions, cache, self.absorb_prefill)[0]
+        return self.model.mtp_logits(0, h_mtp[:, -1])
 
     def _decode_eager(self, ids, positions, slots, keys):
-        view = StepView(slots, positions, (keys <= positions.unsqueeze(-1)).unsqueeze(1))
-        h, _ = self.model.hidden_states(ids, positions, self.pool.main_caches(view), absorb=True)
+        h, _ = self.model.hidden_states(ids, positions, self.pool.main_caches(StepView.build(slots, positions, keys)),
+                                        absorb=True)
         return h, self.model.logits(h)
 
     def _mtp_eager(self, h, next_ids, positions, slots, keys):
-        view = StepView(slots, positions, (keys <= positions.unsqueeze(-1)).unsqueeze(1))
-        return self.model.mtp_forward(0, h, next_ids, positions, self.pool.mtp_cache(0, view), absorb=True)[1]
+        cache = self.pool.mtp_cache(0, StepView.build(slots, positions, keys))
+        return self.model.mtp_forward(0, h, next_ids, positions, cache, absorb=True)[1]
 
 
 def _static_tokens(*tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:

@@ -89,7 +89,12 @@ def _grouped_backward(ctx, grad):
 grouped_matmul.register_autograd(_grouped_backward, setup_context=_grouped_setup)
 
 
-GATHER_MAX_TOKENS = 4  # up to this many tokens, gather each token's experts instead of sorting
+# Up to this many tokens, gather each token's experts instead of sorting. Eager code copies the
+# gathered weights, which pays only for a few tokens; compiled code fuses the gather into the
+# matmul's reduction and reads the weights in place: at batch 8-32 a decode step took 15-35% less
+# time than with sorting (whose per-expert BLAS calls run on one core).
+GATHER_MAX_TOKENS = 4
+GATHER_MAX_TOKENS_COMPILED = 32
 
 
 class _PermuteRows(torch.autograd.Function):
@@ -121,7 +126,8 @@ class RoutedExperts(nn.Module):
 
         Shapes depend only on N, never on the routing, so torch.compile captures the whole
         model in one graph (the decode step is compiled this way)."""
-        if x.shape[0] <= GATHER_MAX_TOKENS:
+        limit = GATHER_MAX_TOKENS_COMPILED if torch.compiler.is_compiling() else GATHER_MAX_TOKENS
+        if x.shape[0] <= limit:
             return self._gathered(x, weights, idx)
         return self._sorted(x, weights, idx)
 

@@ -115,7 +115,11 @@ class Transformer(nn.Module):
         module = self.mtp[depth]
         cos, sin = self.rotary(positions)
         h, _ = module(h, self.embed_tokens(next_ids), cos, sin, cache, absorb)
-        return h, self.lm_head(module.shared_head.norm(h)).float()
+        return h, self.mtp_logits(depth, h)
+
+    def mtp_logits(self, depth: int, h: torch.Tensor) -> torch.Tensor:
+        """MTP module `depth`'s hidden states [..., D] -> logits [..., V] (fp32), through the shared head."""
+        return self.lm_head(self.mtp[depth].shared_head.norm(h)).float()
 
     def _loss(self, h, balance, input_ids, labels, positions) -> LossOutput:
         ce = _cross_entropy(self.logits(h), labels)
