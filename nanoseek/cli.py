@@ -167,7 +167,8 @@ def _add_serve(sub) -> None:
     p.add_argument("--name", default=None, help="model id clients send (default: the directory's name)")
     p.add_argument("--max-slots", type=int, default=32, help="requests decoded together (default 32)")
     p.add_argument("--max-waiting", type=int, default=96, help="requests queued beyond those; more get 429")
-    p.add_argument("--speculative", action="store_true", help="MTP self-speculative decoding")
+    p.add_argument("--speculative", action="store_true",
+                   help="MTP self-speculative decoding (same output; pays off on deep models, not the 4-layer presets)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
                    help="compile the decode steps before serving (5-30 s at start; --no-compile: eager)")
     p.set_defaults(run=_run_serve)
