@@ -227,6 +227,25 @@ def test_streaming_callback_sees_every_token(model):
     assert all(streamed[c.request_id] == c.token_ids for c in comps)
 
 
+def test_a_failing_callback_ends_only_its_request(model):
+    engine = Engine(model, max_slots=4, max_len=96)
+
+    def broken(delta):
+        if delta.token_ids:
+            raise ValueError("a bug in the caller's code")
+
+    bad = engine.add_request(PROMPTS[0], GREEDY, on_token=broken)
+    good = engine.add_request(PROMPTS[1], GREEDY)
+    out, reasons = {bad: [], good: []}, {}
+    while engine.has_unfinished():
+        for d in engine.step():
+            out[d.request_id].extend(d.token_ids)
+            reasons[d.request_id] = d.finish_reason
+    assert reasons == {bad: "error", good: "length"}
+    assert out[good] == argmax_decode(model, PROMPTS[1], 12)
+    assert engine.free_slots == 4
+
+
 def test_async_engine_streams_and_cancels(model):
     aeng = AsyncEngine(Engine(model, max_slots=2, max_len=96))
     try:

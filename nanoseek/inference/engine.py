@@ -24,6 +24,7 @@ Failures: a step that raises leaves no in-flight request trustworthy (a batch sh
 so AsyncEngine finishes every one of them with reason "error" (stream() and generate() raise
 EngineError for them), frees every slot and carries on with new requests. After
 MAX_FAILED_STEPS failures in a row it stops for good: `alive` turns False and submit() raises.
+A request's own `on_token` callback that raises ends that request alone, with reason "error".
 """
 
 from __future__ import annotations
@@ -181,13 +182,18 @@ class Engine:
 
     def cancel(self, request_id: int) -> bool:
         """Finish a request now with reason "cancelled" and free its slot; False if unknown/finished."""
-        for group in (self.waiting, self.prefilling, self.decoding):
-            for req in group:
-                if req.id == request_id:
-                    group.remove(req)
-                    self._finish(req, "cancelled", [])
-                    return True
+        for req in self.waiting + self.prefilling + self.decoding:
+            if req.id == request_id:
+                self._end(req, "cancelled")
+                return True
         return False
+
+    def _end(self, req: _Request, reason: FinishReason) -> None:
+        """Take an unfinished request out of whichever queue holds it and finish it now."""
+        for group in (self.waiting, self.prefilling, self.decoding):
+            if req in group:
+                group.remove(req)
+        self._finish(req, reason, [])
 
     def has_unfinished(self) -> bool:
         return bool(self.waiting or self.prefilling or self.decoding)
@@ -380,8 +386,15 @@ class Engine:
         self._deltas.append(delta)
         if delta.finish_reason is not None and req.id in self._awaited:
             self._awaited[req.id] = req.completion()
-        if req.on_token is not None:
+        if req.on_token is None:
+            return
+        try:
             req.on_token(delta)
+        except Exception:  # the caller's code broke, not the batch: end this request alone
+            log.exception("request %s: its callback failed; ending the request", req.id)
+            req.on_token = None
+            if delta.finish_reason is None:
+                self._end(req, "error")
 
     # ---- accounting ----------------------------------------------------------------------------
 
