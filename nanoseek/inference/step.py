@@ -1,14 +1,13 @@
-"""The model steps the engine runs: eager prefill chunks and a compilable decode step.
+"""The model steps the engine runs: prompt chunks (prefill) and decode steps, eager or compiled.
 
-Legend: B = requests in the step, T = tokens per request (1, or 2 when verifying a draft),
-D = hidden_size, V = vocab.
+Legend: B = requests in the step, T = tokens per request (a prompt chunk; in decode 1, or 2
+when verifying a draft), D = hidden_size, V = vocab.
 
-Both run the model's own forward on the engine's latent cache; decode uses the absorbed
+All run the model's own forward on the engine's latent cache; decode uses the absorbed
 attention. The model's shapes depend only on the number of tokens (its MoE gathers the
 chosen experts for a few tokens and sorts them for many, with fixed-size counts), so
-`torch.compile` captures a whole decode step in one graph.
+`torch.compile` captures each step in one graph (see compile.py for how).
 """
-
 from __future__ import annotations
 
 import torch
