@@ -8,6 +8,7 @@ attention. The model's shapes depend only on the number of tokens (its MoE gathe
 chosen experts for a few tokens and sorts them for many, with fixed-size counts), so
 `torch.compile` captures each step in one graph (see compile.py for how).
 """
+
 from __future__ import annotations
 
 import torch
