@@ -233,12 +233,14 @@ class Engine:
         return [self._awaited.pop(i) for i in ids]
 
     def warm_up(self) -> float:
-        """Compile the decode steps now, not on the first requests: run a few tokens at batch 1 and
-        at batch 2 (each has its graph; longer spans and larger batches reuse them). Seconds taken."""
+        """Compile the steps now, not on the first requests: a short prompt alone and two long ones
+        together, a few tokens each. That covers every graph (batch 1 and a dynamic batch; short
+        prompts and long ones, whose MoE sorts instead of gathering). Seconds taken."""
         start = time.perf_counter()
         params = SamplingParams(max_new_tokens=4, stop_token_ids=())
-        for batch in (1, min(2, self.pool.slots)):
-            self.generate([[0, 0]] * batch, params)
+        long = min(64, self.max_len - params.max_new_tokens - 1)
+        self.generate([[0, 0]], params)
+        self.generate([[0] * long] * min(2, self.pool.slots), params)
         self.stats.update(steps=0, decode_steps=0, generated=0, drafted=0, accepted=0)
         return time.perf_counter() - start
 
