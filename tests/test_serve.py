@@ -376,6 +376,24 @@ def test_engine_failure_is_a_500_and_a_stopped_engine_a_503(checkpoint, monkeypa
         assert r.status_code == 503 and r.json()["error"]["code"] == "engine_stopped"
 
 
+def test_a_failed_compile_falls_back_to_eager_decoding(checkpoint, monkeypatch, caplog):
+    from nanoseek.inference import Engine
+
+    def no_compiler(self):
+        raise RuntimeError("no C++ compiler")
+
+    monkeypatch.setattr(Engine, "warm_up", no_compiler)
+    model = ChatModel.load(checkpoint, max_slots=2, compile=True)
+    try:
+        runner = model.engine.engine.runner
+        assert runner._decode == runner._decode_eager
+        assert "could not compile the decode steps (no C++ compiler)" in caplog.text
+        reply = model.engine.generate([model.chat_prompt(HELLO)], model.sampling(max_tokens=64))[0]
+        assert reply.finish_reason == "stop"
+    finally:
+        model.close()
+
+
 def test_api_key_is_required_when_set(checkpoint):
     with LiveServer(ChatModel.load(checkpoint, max_slots=2), api_key="sekrit") as server:
         name = server.model.name

@@ -66,7 +66,11 @@ class ChatModel:
         self.max_slots, self.capacity = max_slots, max_slots + max_waiting
         engine = Engine(model, max_slots=max_slots, max_len=max_len, speculative=speculative, compile=compile)
         if compile:  # before the first request, which would otherwise wait for it
-            log.info("compiled the decode steps in %.1f s", engine.warm_up())
+            try:
+                log.info("compiled the decode steps in %.1f s", engine.warm_up())
+            except Exception as e:  # no C++ compiler, an unsupported platform: still serve, eagerly
+                log.warning("could not compile the decode steps (%s); decoding eagerly", e)
+                engine = Engine(model, max_slots=max_slots, max_len=max_len, speculative=speculative)
         self.engine = AsyncEngine(engine)
         self.max_len = self.engine.engine.max_len
         self.in_flight = 0  # admitted and not yet released
