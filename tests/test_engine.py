@@ -13,7 +13,7 @@ from nanoseek.config import tiny
 from nanoseek.inference import AsyncEngine, Engine, EngineError, SamplingParams
 from nanoseek.inference.engine import MAX_FAILED_STEPS
 from nanoseek.inference.cache import LatentCachePool, StepView, latent_width, mha_width
-from nanoseek.inference.compile import MatvecAsReduction
+from nanoseek.inference.compile import SkinnyMatmuls, packed_linear
 
 GREEDY = SamplingParams(max_new_tokens=12, stop_token_ids=())
 SAMPLED = SamplingParams(max_new_tokens=12, stop_token_ids=(), temperature=1.0, top_p=0.9, top_k=40, seed=7,
@@ -125,13 +125,30 @@ def test_warm_up_leaves_the_engine_as_new(model):
 
 
 @pytest.mark.parametrize("rows, rewritten", [(1, True), (2, True), (3, False)])
-def test_matvec_pass_rewrites_only_few_row_matmuls(rows, rewritten):
-    a, b = torch.randn(rows, 16), torch.randn(16, 8)
-    graph = make_fx(torch.mm)(a, b)
-    MatvecAsReduction()(graph.graph)
+def test_skinny_matmul_pass_turns_one_or_two_rows_into_reductions(rows, rewritten):
+    a, w = torch.randn(rows, 16), torch.randn(8, 16)
+    graph = make_fx(lambda a, w: torch.mm(a, w.t()))(a, w)
+    SkinnyMatmuls()(graph.graph)
     graph.recompile()
     assert (torch.ops.aten.mm.default not in {n.target for n in graph.graph.nodes}) == rewritten
-    torch.testing.assert_close(graph(a, b), a @ b)
+    torch.testing.assert_close(graph(a, w), a @ w.t())
+
+
+def test_skinny_matmul_pass_sends_a_symbolic_row_count_to_packed_onednn():
+    a, w = torch.randn(5, 16), torch.randn(8, 16)
+    graph = make_fx(lambda a, w: torch.mm(a, w.t()), tracing_mode="symbolic")(a, w)
+    SkinnyMatmuls()(graph.graph)
+    graph.recompile()
+    assert {n.target for n in graph.graph.nodes} >= {torch.ops.nanoseek.packed_linear.default}
+    assert graph(torch.randn(7, 16), w).shape == (7, 8)  # any row count
+    torch.testing.assert_close(graph(a, w), a @ w.t())
+
+
+def test_packed_linear_follows_in_place_weight_updates():
+    x, w = torch.randn(4, 16), torch.randn(8, 16)
+    torch.testing.assert_close(packed_linear(x, w), x @ w.t())
+    w.mul_(-2)  # as an optimizer step would: the packed copy must not go stale
+    torch.testing.assert_close(packed_linear(x, w), x @ w.t())
 
 
 def test_decode_on_the_engine_cache_equals_model_forward_absorbed_and_expanded(model):
