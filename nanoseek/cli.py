@@ -146,7 +146,7 @@ def _add_chat(sub) -> None:
     p.add_argument("--temperature", type=float, default=None, help="default: the checkpoint's generation_config")
     p.add_argument("--max-tokens", type=int, default=None, help="reply length limit (default: the context left)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False,
-                   help="compile the decode steps first (5-30 s at start, then 3-5x faster replies)")
+                   help="compile the decode steps first (~1 min cold, ~10 s cached; 4-5x faster replies)")
     p.set_defaults(run=_run_chat)
 
 
@@ -170,7 +170,7 @@ def _add_serve(sub) -> None:
     p.add_argument("--speculative", action="store_true",
                    help="MTP self-speculative decoding (same output; pays off on deep models, not the 4-layer presets)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
-                   help="compile the decode steps before serving (5-30 s at start; --no-compile: eager)")
+                   help="compile the decode steps before serving (~1 min the first time, ~10 s once cached)")
     p.set_defaults(run=_run_serve)
 
 

@@ -54,7 +54,8 @@ class ChatModel:
 
     max_slots: requests decoded together (the engine's batch); max_waiting: requests allowed
     to wait for a slot. Beyond max_slots + max_waiting, `admit()` raises QueueFull. compile:
-    compile the decode steps (here, before serving: ~5-30 s; then 3-5x the tokens/s at batch 1)."""
+    compile the decode steps (here, before serving: ~1 min cold, ~10 s cached; then 4-5x the
+    tokens/s at batch 1)."""
 
     def __init__(self, model, tokenizer: Tokenizer, *, name: str, max_slots: int = 32, max_waiting: int = 96,
                  max_len: int | None = None, speculative: bool = False, compile: bool = False,
