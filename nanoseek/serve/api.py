@@ -44,7 +44,7 @@ from nanoseek.inference import EngineError, SamplingParams, Split
 from nanoseek.serve.backend import Admission, ChatModel, QueueFull
 from nanoseek.serve.policy import Policy, Reply
 from nanoseek.serve.protocol import (APIError, ChatRequest, CompletionRequest, chat_chunk, completion_chunk,
-                                     new_id, now, usage, validation_error)
+                                     envelope, new_id, now, usage, validation_error)
 
 log = logging.getLogger("nanoseek.serve")
 WEB = Path(__file__).parent / "web"
@@ -122,10 +122,7 @@ def create_app(model: ChatModel, *, policy: Policy | None = None, api_key: str |
             return EventStream(_chat_sse(events, rid, created, model.name, include_usage), admission)
         reasoning, content, finish, use = await _collect(request, events, admission)
         message = {"role": "assistant", "content": content, "reasoning_content": reasoning}
-        return JSONResponse({"id": rid, "object": "chat.completion", "created": created, "model": model.name,
-                             "system_fingerprint": None,
-                             "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
-                             "usage": use})
+        return JSONResponse(envelope(rid, "chat.completion", created, model.name, {"message": message}, finish, use))
 
     @app.post("/v1/completions")
     async def completions(request: Request) -> Response:
@@ -141,10 +138,7 @@ def create_app(model: ChatModel, *, policy: Policy | None = None, api_key: str |
             include_usage = bool(req.stream_options and req.stream_options.include_usage)
             return EventStream(_completion_sse(events, rid, created, model.name, include_usage), admission)
         _, content, finish, use = await _collect(request, events, admission)
-        return JSONResponse({"id": rid, "object": "text_completion", "created": created, "model": model.name,
-                             "system_fingerprint": None,
-                             "choices": [{"index": 0, "text": content, "logprobs": None, "finish_reason": finish}],
-                             "usage": use})
+        return JSONResponse(envelope(rid, "text_completion", created, model.name, {"text": content}, finish, use))
 
     return app
 

@@ -239,17 +239,20 @@ def usage(prompt_tokens: int, completion_tokens: int, reasoning_tokens: int | No
     return out
 
 
+def envelope(rid: str, kind: str, created: int, model: str, part: dict, finish_reason: str | None = None,
+             usage_: dict | None = None) -> dict:
+    """An OpenAI completion object (whole or chunk) of `kind` around its one choice's `part`
+    (`{"message": ...}`, `{"delta": ...}` or `{"text": ...}`)."""
+    return {"id": rid, "object": kind, "created": created, "model": model, "system_fingerprint": None,
+            "choices": [{"index": 0, **part, "logprobs": None, "finish_reason": finish_reason}],
+            "usage": usage_}
+
+
 def chat_chunk(rid: str, created: int, model: str, delta: dict, finish_reason: str | None = None,
                usage_: dict | None = None) -> dict:
-    return {"id": rid, "object": "chat.completion.chunk", "created": created, "model": model,
-            "system_fingerprint": None,
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
-            "usage": usage_}
+    return envelope(rid, "chat.completion.chunk", created, model, {"delta": delta}, finish_reason, usage_)
 
 
 def completion_chunk(rid: str, created: int, model: str, text: str, finish_reason: str | None = None,
                      usage_: dict | None = None) -> dict:
-    return {"id": rid, "object": "text_completion", "created": created, "model": model,
-            "system_fingerprint": None,
-            "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish_reason}],
-            "usage": usage_}
+    return envelope(rid, "text_completion", created, model, {"text": text}, finish_reason, usage_)
