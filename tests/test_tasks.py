@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 from nanoseek.data.sandbox import run_python
 from nanoseek.data.tasks import FAMILIES, LANGUAGES, generate, levels, verify
-from nanoseek.data.tasks.common import ANSWER_LINE, split_of
+from nanoseek.data.tasks.common import ANSWER_LINE, BOXED, split_of
 
 REQUIRED = {"addition", "subtraction", "multiplication", "countdown", "linear_equation", "logic",
             "calendar", "code_output"}
@@ -19,16 +19,19 @@ def test_required_families_exist():
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("family", FAMILIES)
 def test_answers_verify_and_traces_end_in_them(family, lang):
+    asked = []
     for difficulty in (1, 2, 3):
         for p in generate(family, 4, seed=3, lang=lang, difficulty=difficulty):
             assert (p.family, p.lang, p.difficulty) == (family, lang, difficulty)
-            assert "\\boxed{}" in p.question
+            asked.append(p.question.endswith(BOXED[lang]))
+            assert asked[-1] or "\\boxed" not in p.question  # the instruction ends a question, or is absent
             assert verify(p, p.answer)
             last = p.trace.splitlines()[-1]
             assert last == ANSWER_LINE[lang].format(p.answer)
             assert verify(p, last.split(ANSWER_LINE[lang].format(""))[-1])
             if difficulty == 1:
                 assert len(p.trace) < 400, p.trace
+    assert any(asked) and not all(asked)  # some questions ask for \boxed{}, not all
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -7,13 +7,16 @@ prompts in English, Spanish and Chinese, and worked traces (the <think> content)
 
 Train and eval are disjoint by construction: a hash of each problem's language-independent
 `canonical` key decides its split, and `generate` keeps drawing until it has n problems of
-the split asked for.
+the split asked for. Phrasings are disjoint too: `generate` words each question with one of
+many templates (phrasings.py), "train" ones for training and "heldout" ones for evaluation.
 """
 
+import dataclasses
 import itertools
 
 from nanoseek.data.tasks import arithmetic, code_output, countdown, linear_equation, logic, weekdays
 from nanoseek.data.tasks.common import LANGUAGES, Family, Problem, split_of
+from nanoseek.data.tasks.phrasings import STYLES, phrase
 
 _REGISTRY: dict[str, Family] = {
     f.name: f for module in (arithmetic, countdown, linear_equation, logic, weekdays, code_output)
@@ -30,15 +33,20 @@ def levels(family: str) -> int:
 
 
 def generate(family: str, n: int, *, seed: int, split: str = "train", lang: str = "en",
-             difficulty: int = 1) -> list[Problem]:
-    """n problems of one family, deterministic in (family, seed, split, lang, difficulty).
-    The same seed in another language gives the same problems, translated."""
+             difficulty: int = 1, phrasing: str = "train") -> list[Problem]:
+    """n problems of one family, deterministic in (family, seed, split, lang, difficulty,
+    phrasing). The same seed in another language gives the same problems, translated.
+    Each question is worded by a template of the `phrasing` style ("train", or "heldout"
+    for evaluation only), about half of them ending with the \\boxed{} instruction; the
+    phrasing changes only the question, never the problem, its answer or its split."""
     if family not in _REGISTRY:
         raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
     if split not in SPLITS or lang not in LANGUAGES:
         raise ValueError(f"split must be in {SPLITS} and lang in {LANGUAGES}, got {split!r}, {lang!r}")
     if not 1 <= difficulty <= levels(family):
         raise ValueError(f"difficulty must be in 1..{levels(family)}, got {difficulty}")
+    if phrasing not in STYLES:
+        raise ValueError(f"phrasing must be one of {STYLES}, got {phrasing!r}")
     make, out = _REGISTRY[family].make, []
     for index in itertools.count():
         if len(out) == n:
@@ -47,7 +55,8 @@ def generate(family: str, n: int, *, seed: int, split: str = "train", lang: str 
             raise RuntimeError(f"{family}: only {len(out)} of {n} {split} problems after {index} draws")
         problem = make(seed, index, difficulty, lang)
         if problem is not None and split_of(problem.canonical) == split:
-            out.append(problem)
+            question = phrase(problem, phrasing, f"{seed}/{difficulty}/{index}")
+            out.append(dataclasses.replace(problem, question=question))
 
 
 def verify(problem: Problem, answer: str) -> bool:

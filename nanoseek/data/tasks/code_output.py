@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from nanoseek.data.tasks.common import Family, Problem, build, check_number, evaluate, stream_seed
 
 TEXT = {
-    "en": {"ask": "What does this Python code print?", "trace": "Run it line by line:"},
-    "es": {"ask": "¿Qué imprime este código de Python?", "trace": "Lo ejecuto línea por línea:"},
-    "zh": {"ask": "这段 Python 代码会输出什么？", "trace": "逐行执行："},
+    "en": {"ask": "What does this Python code print?\n```python\n{code}\n```", "trace": "Run it line by line:"},
+    "es": {"ask": "¿Qué imprime este código de Python?\n```python\n{code}\n```",
+           "trace": "Lo ejecuto línea por línea:"},
+    "zh": {"ask": "这段 Python 代码会输出什么？\n```python\n{code}\n```", "trace": "逐行执行："},
 }
 
 
@@ -89,7 +90,7 @@ def make(seed: int, index: int, difficulty: int, lang: str) -> Problem:
     code = render(*program)
     steps, value = run(*program)
     t = TEXT[lang]
-    question = f"{t['ask']}\n```python\n{code}\n```"
+    question = t["ask"].format(code=code)
     return build("code_output", lang, difficulty, question, str(value), [t["trace"], *steps], code, code=code)
 
 

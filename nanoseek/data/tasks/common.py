@@ -22,7 +22,7 @@ class Problem:
     family: str
     lang: str
     difficulty: int
-    question: str  # the user turn, in `lang`, asking for the answer in \boxed{}
+    question: str  # the user turn, in `lang`; `generate` asks for \boxed{} in about half of them
     answer: str  # canonical final answer (what a good solver boxes)
     trace: str  # the <think> content a good solver writes, in `lang`; ends with the answer
     canonical: str  # language-independent key: decides the split
@@ -76,13 +76,23 @@ COLON = {"en": ": ", "es": ": ", "zh": "："}
 ANSWER_LINE = {"en": "Answer: {}", "es": "Respuesta: {}", "zh": "答案：{}"}
 
 
+def with_boxed(question: str, lang: str) -> str:
+    """The question followed by the \\boxed{} instruction: right after full-width punctuation,
+    after a space when the question ends a sentence, else (a code block, a question typed
+    without a final stop) on its own line."""
+    full_width, stops = "。？！：）”", ".?!)\"»"
+    last = question[-1:]
+    sep = "\n" if "\n" in question or last not in full_width + stops else "" if last in full_width else " "
+    return question + sep + BOXED[lang]
+
+
 def build(family: str, lang: str, difficulty: int, question: str, answer: str,
           steps: list[str], canonical: str, **metadata: Any) -> Problem:
-    """Frame a family's question and steps: every question asks for \\boxed{} and every
-    trace ends with the same answer line, so one format holds across families."""
-    sep = "\n" if "\n" in question else "" if lang == "zh" else " "
+    """Frame a family's question and steps: the question (the family's default phrasing)
+    asks for \\boxed{} and every trace ends with the same answer line, so one format holds
+    across families. `metadata` holds what `check` and the phrasing templates need."""
     trace = "\n".join([*steps, ANSWER_LINE[lang].format(answer)])
-    return Problem(family, lang, difficulty, question + sep + BOXED[lang], answer, trace,
+    return Problem(family, lang, difficulty, with_boxed(question, lang), answer, trace,
                    f"{family}:{canonical}", metadata)
 
 

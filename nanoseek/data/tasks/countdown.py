@@ -12,13 +12,13 @@ LEVELS = [(3, 10, 10, 50), (3, 20, 20, 100), (4, 25, 50, 200), (4, 50, 100, 500)
 BUDGET = 20_000  # search nodes; puzzles that need more are skipped, not solved slowly
 
 TEXT = {
-    "en": {"ask": "Using the numbers {numbers}, each at most once, and + - * /, "
+    "en": {"ask": "Using the numbers {numbers_text}, each at most once, and + - * /, "
                   "write an expression equal to {target}.",
            "goal": "Reach {target} with {numbers}.", "dead": "{path} ✗ dead end, back up", "found": "{path} ✓"},
-    "es": {"ask": "Con los números {numbers}, cada uno como mucho una vez, y + - * /, "
+    "es": {"ask": "Con los números {numbers_text}, cada uno como mucho una vez, y + - * /, "
                   "escribe una expresión que valga {target}.",
            "goal": "Llegar a {target} con {numbers}.", "dead": "{path} ✗ sin salida, retrocedo", "found": "{path} ✓"},
-    "zh": {"ask": "用数字 {numbers}（每个最多用一次）和 + - * /，写出一个等于 {target} 的算式。",
+    "zh": {"ask": "用数字 {numbers_text}（每个最多用一次）和 + - * /，写出一个等于 {target} 的算式。",
            "goal": "用 {numbers} 凑出 {target}。", "dead": "{path} ✗ 走不通，回退", "found": "{path} ✓"},
 }
 
@@ -90,8 +90,9 @@ def make(seed: int, index: int, difficulty: int, lang: str) -> Problem | None:
     if dead:
         steps.append(t["dead"].format(path=SEP[lang].join(dead)))
     steps.append(t["found"].format(path=SEP[lang].join(path)))
-    return build("countdown", lang, difficulty, t["ask"].format(numbers=shown, target=target), expression,
-                 steps, f"{sorted(numbers)}->{target}", numbers=numbers, target=target)
+    fields = {"numbers": numbers, "numbers_text": shown, "target": target}  # numbers_text: for questions
+    return build("countdown", lang, difficulty, t["ask"].format(**fields), expression, steps,
+                 f"{sorted(numbers)}->{target}", **fields)
 
 
 def check(problem: Problem, answer: str) -> bool:

@@ -124,9 +124,9 @@ def make(seed: int, index: int, difficulty: int, lang: str) -> Problem:
         t["says"].format(name=n, claim=render(s, names, t)) for n, s in zip(names, statements))
     form = t["sep"].join(f"{n}{t['colon']}{t['knight']}/{t['knave']}" for n in names)
     steps, found = deduce(statements, names, t)
-    return build("logic", lang, difficulty, t["ask"].format(claims=claims, form=form),
-                 roles_text(names, found, t, t["colon"]), [t["cases"], *steps], repr(statements),
-                 names=names, solution=solution)
+    fields = {"claims": claims, "form": form, "people": people}  # what the question templates fill in
+    return build("logic", lang, difficulty, t["ask"].format(**fields), roles_text(names, found, t, t["colon"]),
+                 [t["cases"], *steps], repr(statements), names=names, solution=solution, **fields)
 
 
 def check(problem: Problem, answer: str) -> bool:

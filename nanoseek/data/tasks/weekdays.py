@@ -81,17 +81,19 @@ def make(seed: int, index: int, difficulty: int, lang: str) -> Problem:
     t, names = TEXT[lang], WEEKDAYS[lang]
     if meta["task"] == OFFSET:
         start, n = date.fromisoformat(meta["start_date"]).weekday(), int(meta["offset_days"])
-        question = t["later" if n >= 0 else "ago"].format(day=names[start], n=abs(n))
+        fields = {"kind": "later" if n >= 0 else "ago", "day": names[start], "n": abs(n)}
         steps, canonical = walk(start, n, t, lang), f"offset:{start}:{n}"
     else:
         start, target = WEEKDAYS["en"].index(meta["first_day"]), date.fromisoformat(meta["target_date"])
         when = t["date"].format(month=MONTHS[lang][target.month - 1], d=target.day)
-        question = t["first"].format(day=names[start], date=when)
+        fields = {"kind": "first", "day": names[start], "date": when}
         total, n = day_count(target)
         steps = [t["count"].format(date=when, sum=total, n=n), *walk(start, n, t, lang)]
         canonical = f"first:{start}:{target.month}-{target.day}"
     answer = names[(start + n) % 7]
-    return build("calendar", lang, difficulty, question, answer, steps, canonical)
+    # kind (later, ago, first) names the question's template in TEXT and in phrasings.py
+    return build("calendar", lang, difficulty, t[fields["kind"]].format(**fields), answer, steps, canonical,
+                 **fields)
 
 
 def check(problem: Problem, answer: str) -> bool:

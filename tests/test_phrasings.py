@@ -1,0 +1,126 @@
+import dataclasses
+import re
+
+import pytest
+
+from nanoseek.data.rewards import CJK, SPANISH_LETTERS, language_units
+from nanoseek.data.tasks import FAMILIES, LANGUAGES, generate, verify
+from nanoseek.data.tasks.common import BOXED, with_boxed
+from nanoseek.data.tasks.phrasings import STYLES, TEMPLATES, phrase, templates
+
+FIELD = re.compile(r"\{[a-z_]+\}")
+# the fields every template of a set must show, or the question could not be answered
+NEEDED = {"addition": {"a", "b"}, "subtraction": {"a", "b"}, "multiplication": {"a", "b"},
+          "linear_equation": {"equation"}, "countdown": {"numbers_text", "target"}, "logic": {"claims"},
+          "calendar/later": {"day", "n"}, "calendar/ago": {"day", "n"}, "calendar/first": {"day", "date"},
+          "code_output": {"code"}}
+
+
+def every_template(lang: str, style: str) -> list[str]:
+    return [t for by_lang in TEMPLATES.values() for t in by_lang[lang][style]]
+
+
+def template_of(problem, style: str) -> int | None:
+    """Position of the template (of `style`) that worded the problem's question, with or
+    without the \\boxed{} instruction; None if no template of that style did."""
+    for i, t in enumerate(templates(problem, style)):
+        bare = t.format(**problem.metadata)
+        if problem.question in (bare, with_boxed(bare, problem.lang)):
+            return i
+    return None
+
+
+def test_every_family_and_language_has_12_train_and_4_heldout_phrasings():
+    assert set(TEMPLATES) == set(NEEDED)
+    for by_lang in TEMPLATES.values():
+        assert tuple(by_lang) == LANGUAGES
+        for by_style in by_lang.values():
+            assert tuple(by_style) == STYLES
+            assert len(set(by_style["train"])) == len(by_style["train"]) >= 12
+            assert len(set(by_style["heldout"])) == len(by_style["heldout"]) >= 4
+
+
+def test_train_and_heldout_phrasings_are_disjoint():
+    for lang in LANGUAGES:
+        assert not set(every_template(lang, "train")) & set(every_template(lang, "heldout"))
+
+
+def test_templates_are_bare_questions_that_show_what_the_answer_needs():
+    for name, by_lang in TEMPLATES.items():
+        for by_style in by_lang.values():
+            for t in by_style["train"] + by_style["heldout"]:
+                assert "boxed" not in t and t == t.strip()
+                assert NEEDED[name] <= {f[1:-1] for f in FIELD.findall(t)}, t
+
+
+def test_templates_are_written_in_their_language():
+    for style in STYLES:
+        for t in every_template("zh", style):
+            assert CJK.search(FIELD.sub("", t)), t
+        for t in every_template("es", style):
+            units = language_units(FIELD.sub(" ", t))
+            assert units["es"] > units["en"] and units["zh"] == 0, t
+        for t in every_template("en", style):
+            text = FIELD.sub(" ", t)
+            assert not CJK.search(text) and not SPANISH_LETTERS & set(text.lower()), t
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_template_formats_for_generated_problems(family, lang):
+    kinds = set()
+    for difficulty in (1, 2, 3):
+        for p in generate(family, 8, seed=2, lang=lang, difficulty=difficulty):
+            kinds.add(p.metadata.get("kind"))
+            for style in STYLES:
+                for t in templates(p, style):
+                    assert not FIELD.search(t.format(**p.metadata))
+    assert kinds == ({"later", "ago", "first"} if family == "calendar" else {None})
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_generate_words_questions_only_with_templates_of_the_asked_style(family):
+    for lang in LANGUAGES:
+        for style, other in (("train", "heldout"), ("heldout", "train")):
+            for p in generate(family, 20, seed=4, lang=lang, difficulty=3, phrasing=style):
+                assert template_of(p, style) is not None, p.question
+                assert template_of(p, other) is None, p.question
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_phrasing_changes_the_question_only(family):
+    train = generate(family, 20, seed=7, lang="es", difficulty=2)
+    heldout = generate(family, 20, seed=7, lang="es", difficulty=2, phrasing="heldout")
+    assert ([dataclasses.replace(p, question="") for p in train]
+            == [dataclasses.replace(p, question="") for p in heldout])
+    assert [p.metadata for p in train] == [p.metadata for p in heldout]
+    assert all(verify(p, p.answer) for p in heldout)
+    assert not {p.question for p in train} & {p.question for p in heldout}
+
+
+def test_phrasings_are_deterministic_and_all_in_use():
+    a = generate("addition", 200, seed=0)
+    assert [p.question for p in a] == [p.question for p in generate("addition", 200, seed=0)]
+    assert [p.question for p in a] != [p.question for p in generate("addition", 200, seed=1)]
+    assert {template_of(p, "train") for p in a} == set(range(len(templates(a[0], "train"))))
+    assert phrase(a[0], "heldout", "k") == phrase(a[0], "heldout", "k")
+
+
+def test_a_problem_keeps_its_template_slot_across_languages():
+    slots = {lang: [template_of(p, "train") for p in generate("countdown", 20, seed=3, lang=lang)]
+             for lang in LANGUAGES}
+    assert slots["en"] == slots["es"] == slots["zh"]
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_about_half_of_the_questions_ask_for_boxed(lang, style):
+    problems = generate("multiplication", 200, seed=0, lang=lang, phrasing=style)
+    asked = [p.question.endswith(BOXED[lang]) for p in problems]
+    assert 0.3 <= sum(asked) / len(asked) <= 0.7
+    assert all(asked_for or "boxed" not in p.question for p, asked_for in zip(problems, asked))
+
+
+def test_bad_phrasing_is_named():
+    with pytest.raises(ValueError, match=r"phrasing must be one of \('train', 'heldout'\), got 'eval'"):
+        generate("addition", 1, seed=0, phrasing="eval")
