@@ -202,7 +202,9 @@ def _given(args: argparse.Namespace, names: dict[str, str]) -> dict:
 
 
 _EVAL_FIELDS = {"families": "families", "langs": "langs", "eval_n": "n_per", "eval_k": "k", "seed": "seed",
-                "eval_max_new_tokens": "max_new_tokens", "eval_difficulty": "difficulty"}
+                "eval_max_new_tokens": "max_new_tokens", "eval_difficulty": "difficulty",
+                "eval_temperature": "temperature", "unseen_phrasings": "unseen_phrasings",
+                "open_prompts": "open_prompts"}
 _GRPO_FIELDS = {"steps": "steps", "prompts_per_step": "prompts_per_step", "group_size": "group_size",
                 "max_new_tokens": "max_new_tokens", "temperature": "temperature", "lr": "lr",
                 "inner_updates": "inner_updates", "micro_batch": "micro_batch", "beta": "beta",
@@ -216,9 +218,15 @@ def _add_eval_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--families", type=_csv, default=None, help="comma-separated task families (default: all)")
     g.add_argument("--langs", type=_csv, default=None, help="comma-separated languages (default: en,es,zh)")
     g.add_argument("--eval-n", type=int, default=None, help="problems per family and language (default 10)")
-    g.add_argument("--eval-k", type=int, default=None, help="samples per problem: 1 = greedy pass@1, >1 adds maj@k")
+    g.add_argument("--eval-k", type=int, default=None,
+                   help="samples per problem of the sampled decoding, besides greedy (default 4; 0: greedy only)")
+    g.add_argument("--eval-temperature", type=float, default=None, help="of the sampled decoding (default 0.6)")
     g.add_argument("--eval-max-new-tokens", type=int, default=None)
     g.add_argument("--eval-difficulty", type=int, default=None, help="one level (default: spread over all)")
+    g.add_argument("--no-unseen-phrasings", dest="unseen_phrasings", action="store_false", default=None,
+                   help="skip the problems in question wordings training never saw")
+    g.add_argument("--no-open-prompts", dest="open_prompts", action="store_false", default=None,
+                   help="skip the open chat prompts (stops, loops, language)")
     g.add_argument("--seed", type=int, default=None)
     g.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
 
@@ -299,7 +307,8 @@ def _run_rl(args: argparse.Namespace) -> int:
 
 
 def _add_eval(sub) -> None:
-    p = sub.add_parser("eval", help="held-out pass@1 / maj@k per task family and language")
+    p = sub.add_parser("eval", help="held-out pass@1 with intervals (greedy, sampled, unseen phrasings), "
+                                    "per family, language and level; open chat prompts")
     p.add_argument("--model", required=True, help="checkpoint directory")
     p.add_argument("--out", default=None, help="directory for eval.json, a plot and report.md (default: print only)")
     p.add_argument("--template", default="chat", choices=["chat", "r1-zero"])
@@ -312,7 +321,7 @@ def _run_eval(args: argparse.Namespace) -> int:
 
     import torch
 
-    from nanoseek.eval.report import plot_eval, results_table, write_report
+    from nanoseek.eval.report import open_prompts_table, pass1_table, plot_eval, write_report
     from nanoseek.train.recipes import EvalConfig, evaluate_dir
 
     evaluation = EvalConfig(**_given(args, _EVAL_FIELDS))
@@ -320,13 +329,16 @@ def _run_eval(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"--model {args.model} is not a checkpoint directory (no config.json)")
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     results = evaluate_dir(args.model, evaluation, args.template)
-    print(results_table(results, "pass@1"))
+    print(pass1_table(results))
+    if results.open_prompts is not None:
+        print("\n" + open_prompts_table(results.open_prompts))
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         results.save(out / "eval.json")
-        plots = [p for p in [plot_eval({"model": results}, out / "eval_pass1.png")] if p]
-        report = write_report(out, [], {"model": results}, plots, title=f"Evaluation of {args.model}")
+        named = {Path(args.model).resolve().name: results}
+        plots = [p for p in [plot_eval(named, out / "eval_pass1.png")] if p]
+        report = write_report(out, [], named, plots, title=f"Evaluation of {args.model}")
         print(f"report: {report}", file=sys.stderr)
     return 0
 

@@ -177,11 +177,17 @@ class Speedrun:
                 "reward": f"{h[0]['reward']:.3f} -> {h[-1]['reward']:.3f}"}
 
     def _eval(self) -> dict:
+        """The final model gets the profile's whole evaluation; the SFT model, there for the
+        before/after comparison, only its greedy pass@1 and the open prompts (time)."""
+        from dataclasses import replace
+
         from nanoseek.train.recipes import evaluate_dir
 
+        before = replace(self.profile.eval, k=0, unseen_phrasings=False)
         summary = {}
-        for name, model_dir in [("sft", self.run_dir / "sft"), ("rl", self.run_dir / "model")]:
-            results = evaluate_dir(model_dir, self.profile.eval)
+        for name, model_dir, evaluation in [("sft", self.run_dir / "sft", before),
+                                            ("rl", self.run_dir / "model", self.profile.eval)]:
+            results = evaluate_dir(model_dir, evaluation)
             results.save(self.run_dir / f"eval_{name}.json")
             summary[f"pass@1_{name}"] = round(results.get("pass@1"), 4)
         return summary

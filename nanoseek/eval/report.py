@@ -1,5 +1,6 @@
-"""A run's report: `report.md` with tables (stages, held-out accuracy per family and language,
-before/after) and PNG plots (matplotlib, Agg backend: no display needed).
+"""A run's report: `report.md` with tables (stages; held-out pass@1 with 95% intervals per
+family and language for greedy, sampled and unseen-phrasing decoding; per difficulty level;
+open-prompt behaviour; before/after) and PNG plots (matplotlib, Agg backend: no display needed).
 
     plots = plot_loss({"pretrain": "runs/x/pretrain/metrics.jsonl", "sft": ...}, "runs/x/loss.png")
     plots += plot_grpo("runs/x/rl/metrics.jsonl", "runs/x")
@@ -19,6 +20,7 @@ matplotlib.use("Agg")  # files only; never a window
 import matplotlib.pyplot as plt  # noqa: E402
 
 from nanoseek.eval.evaluate import EvalResults  # noqa: E402
+from nanoseek.eval.open_prompts import OpenPromptResults  # noqa: E402
 
 REPORT_FILE = "report.md"
 
@@ -154,12 +156,59 @@ def _pct(v: float) -> str:
     return "n/a" if math.isnan(v) else f"{100 * v:.1f}"
 
 
+def _with_interval(value: float, interval: tuple[float, float]) -> str:
+    """"41.2 [30.1, 52.9]": a share and its 95% interval, in percent."""
+    if math.isnan(value):
+        return "n/a"
+    return f"{_pct(value)} [{_pct(interval[0])}, {_pct(interval[1])}]"
+
+
+def _pass1(r: EvalResults | None, family: str | None = None, lang: str | None = None,
+           difficulty: int | None = None) -> str:
+    if r is None:
+        return "-"
+    return _with_interval(r.get("pass@1", family, lang, difficulty), r.interval("pass@1", family, lang, difficulty))
+
+
 def results_table(r: EvalResults, metric: str = "pass@1") -> str:
     """family x language table of `metric` in percent, with an "all" row and column."""
     langs = r.langs
     table = r.table(metric)
     rows = [[family] + [_pct(vals[lang]) for lang in langs] + [_pct(vals["all"])] for family, vals in table.items()]
     return markdown_table(["family", *langs, "all"], rows)
+
+
+def _how(r: EvalResults) -> str:
+    return "greedy" if r.k == 1 else f"k={r.k}, T={r.temperature}"
+
+
+def pass1_table(r: EvalResults) -> str:
+    """One row per family x language (then the family pooled, then everything): pass@1 [95%
+    interval] of the main decoding (greedy), the sampled one (r.sampled) and on unseen
+    phrasings (r.unseen), in percent; "-" for a decoding not run."""
+    sampled = f"sampled ({_how(r.sampled)})" if r.sampled else "sampled"
+    rows = []
+    for family in [*r.families, None]:
+        for lang in [*r.langs, None] if family else [None]:
+            rows.append([family or "all", lang or "all", r.count(family, lang), _pass1(r, family, lang),
+                         _pass1(r.sampled, family, lang), _pass1(r.unseen, family, lang)])
+    return markdown_table(["family", "lang", "n", _how(r), sampled, "unseen phrasings"], rows)
+
+
+def difficulty_table(r: EvalResults) -> str:
+    """family x difficulty level: greedy pass@1 [95% interval] in percent, languages pooled."""
+    levels = r.difficulties
+    rows = [[family, *(_pass1(r, family, difficulty=d) for d in levels), _pass1(r, family)] for family in r.families]
+    return markdown_table(["family", *(f"level {d}" for d in levels), "all"], rows)
+
+
+def open_prompts_table(o: OpenPromptResults) -> str:
+    """Per language: how the greedy replies to open chat prompts end, loop and stay in language."""
+    rows = [[lang or "all", o.count(lang), *(_with_interval(o.get(m, lang), o.interval(m, lang))
+                                             for m in ("eos", "repetition", "language")), o.get("length", lang)]
+            for lang in [*o.langs, None]]
+    return markdown_table(["lang", "prompts", f"ends with EOS (of {o.max_new_tokens} tokens) %",
+                           "repeats a 4-gram > 3 times %", "language-consistent %", "mean length (tokens)"], rows)
 
 
 def comparison_table(results: Mapping[str, EvalResults], metric: str = "pass@1") -> str:
@@ -173,6 +222,42 @@ def comparison_table(results: Mapping[str, EvalResults], metric: str = "pass@1")
         delta = last.get(metric, family) - first.get(metric, family)
         rows.append([family or "all", *map(_pct, values), f"{100 * delta:+.1f}"])
     return markdown_table(["family", *names, f"change ({names[0]} -> {names[-1]})"], rows)
+
+
+def _pct_of(r: EvalResults | OpenPromptResults | None, metric: str = "pass@1") -> str:
+    return "-" if r is None else _pct(r.get(metric))
+
+
+def stages_table(results: Mapping[str, EvalResults]) -> str:
+    """One row per evaluation: the headline numbers of every decoding and the time it took."""
+    rows = [[name, _pct_of(r), _pct_of(r.sampled), _pct_of(r.unseen), _pct_of(r, "format"), _pct_of(r, "language"),
+             r.get("length"), _pct_of(r.open_prompts, "eos"), _pct_of(r.open_prompts, "repetition"), r.seconds]
+            for name, r in results.items()]
+    return markdown_table(["evaluation", "pass@1 %", "sampled pass@1 %", "unseen phrasings %", "well-formed %",
+                           "language-consistent %", "mean length (tokens)", "open prompts ending %",
+                           "open prompts looping %", "eval seconds"], rows)
+
+
+def _final_sections(name: str, r: EvalResults) -> list[str]:
+    """The final model's tables: pass@1 with intervals, by level, maj@k / pass@k, open prompts."""
+    out = [f"## Held-out pass@1 (%), {name} model", "",
+           f"{r.count()} eval-split problems; pass@1 in percent with its 95% Wilson interval over the "
+           "problems. Sampled pass@1 is the mean over the samples of each problem (its interval still "
+           "counts problems). Unseen phrasings: the same problems worded as training never saw, greedy.",
+           "", pass1_table(r), ""]
+    if r.difficulties:
+        out += [f"### By difficulty level ({_how(r)} pass@1 %, languages pooled)", "", difficulty_table(r), ""]
+    sampled = r.sampled or (r if r.k > 1 else None)
+    if sampled is not None:
+        out += [f"### maj@{sampled.k} (%)", "", results_table(sampled, "maj@k"), "",
+                f"### pass@{sampled.k} (%)", "", results_table(sampled, "pass@k"), ""]
+    if r.open_prompts is not None:
+        out += ["## Open prompts", "",
+                f"{r.open_prompts.count()} open chat prompts never trained on, one greedy reply each (up to "
+                f"{r.open_prompts.max_new_tokens} tokens); percent with 95% Wilson intervals. Language-consistent: "
+                "share of the reply (reasoning and answer) in the prompt's language.", "",
+                open_prompts_table(r.open_prompts), ""]
+    return out
 
 
 def write_report(
@@ -203,22 +288,10 @@ def write_report(
         keys = list(dict.fromkeys(k for s in stages for k in s))
         out += ["## Stages", "", markdown_table(keys, [[s.get(k) for k in keys] for s in stages]), ""]
     if results:
-        name, final = list(results.items())[-1]
-        how = "greedy" if final.k == 1 else f"k = {final.k} samples at temperature {final.temperature}"
-        n = sum(r["n"] for r in final.rows)
-        out += [f"## Held-out pass@1 (%), {name} model", "",
-                f"{n} eval-split problems ({how}); pass@1 in percent.", "", results_table(final, "pass@1"), ""]
-        if final.k > 1:
-            out += [f"### maj@{final.k} (%)", "", results_table(final, "maj@k"), ""]
+        out += _final_sections(*list(results.items())[-1])
         if len(results) > 1:
             out += ["## Before / after (pass@1 %)", "", comparison_table(results, "pass@1"), ""]
-            if final.k > 1:
-                out += [f"### maj@{final.k} (%)", "", comparison_table(results, "maj@k"), ""]
-        rows = [[n, _pct(r.get("pass@1")), _pct(r.get("format")), _pct(r.get("language")), r.get("length"),
-                 r.seconds] for n, r in results.items()]
-        out += ["## Answer quality by stage", "",
-                markdown_table(["evaluation", "pass@1 %", "well-formed %", "language-consistent %",
-                                "mean length (tokens)", "eval seconds"], rows), ""]
+        out += ["## Answer quality by stage", "", stages_table(results), ""]
     if plots:
         items = plots.items() if isinstance(plots, Mapping) else [(Path(p).stem, p) for p in plots]
         out += ["## Plots", ""]

@@ -22,7 +22,7 @@ from typing import Sequence
 
 from nanoseek.data.rewards import RewardWeights
 from nanoseek.data.tasks import FAMILIES, LANGUAGES
-from nanoseek.eval.evaluate import EvalResults, evaluate
+from nanoseek.eval.evaluate import DEFAULT_SAMPLED_TEMPERATURE, EvalResults, evaluate
 from nanoseek.eval.report import plot_eval, plot_grpo, plot_loss, write_report
 from nanoseek.train import checkpoint as ckpt
 from nanoseek.train.grpo import GRPOConfig, grpo
@@ -31,15 +31,23 @@ from nanoseek.train.trainer import TrainConfig
 
 @dataclass
 class EvalConfig:
-    """What `evaluate` runs after each stage (see nanoseek.eval.evaluate)."""
+    """What `evaluate` runs after each stage (see nanoseek.eval.evaluate): greedy pass@1 on
+    n_per held-out problems per (family, language), and in the same batch k samples per
+    problem, the same problems in unseen phrasings, and the open chat prompts."""
 
     families: tuple[str, ...] = FAMILIES
     langs: tuple[str, ...] = LANGUAGES
     n_per: int = 10  # problems per (family, language)
-    k: int = 1  # 1: greedy pass@1; > 1: sampled pass@1, maj@k, pass@k
+    k: int = 4  # samples per problem of the sampled decoding (pass@1 averaged, maj@k, pass@k); 0: none
+    temperature: float = DEFAULT_SAMPLED_TEMPERATURE  # of the sampled decoding (R1's 0.6) ...
+    top_p: float = 0.95  # ... and its nucleus
     seed: int = 0
     max_new_tokens: int = 160
     difficulty: int | tuple[int, ...] | None = None  # None: spread over every level
+    unseen_phrasings: bool = True  # also the same problems in question wordings training never saw
+    open_prompts: bool = True  # also the open chat prompts: stops, loops, language
+    open_max_new_tokens: int = 256
+    max_slots: int = 64  # requests decoded at once
 
     def __post_init__(self) -> None:
         self.families, self.langs = tuple(self.families), tuple(self.langs)
@@ -50,9 +58,14 @@ class EvalConfig:
             raise ValueError(f"EvalConfig.families must be among {FAMILIES}, got {self.families!r}")
         if not self.langs or any(lang not in LANGUAGES for lang in self.langs):
             raise ValueError(f"EvalConfig.langs must be among {LANGUAGES}, got {self.langs!r}")
-        for name in ("n_per", "k", "max_new_tokens"):
+        for name in ("n_per", "max_new_tokens", "open_max_new_tokens", "max_slots"):
             if getattr(self, name) < 1:
                 raise ValueError(f"EvalConfig.{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.k < 0:
+            raise ValueError(f"EvalConfig.k must be >= 0 (0: no sampled decoding), got {self.k!r}")
+        if self.temperature <= 0 or not 0 < self.top_p <= 1:
+            raise ValueError(f"EvalConfig.temperature must be > 0 and top_p in (0, 1], "
+                             f"got {self.temperature!r}, {self.top_p!r}")
 
 
 @dataclass
@@ -77,10 +90,13 @@ def _load(model_dir: Path):
 
 
 def evaluate_dir(model_dir: str | Path, evaluation: EvalConfig, template: str = "chat") -> EvalResults:
+    """The checkpoint in `model_dir` evaluated as `evaluation` says (one engine batch)."""
     model, tokenizer = _load(Path(model_dir))
     e = evaluation
-    return evaluate(model, tokenizer, e.families, e.langs, e.n_per, e.k, e.seed, e.max_new_tokens,
-                    difficulty=e.difficulty, template=template)
+    return evaluate(model, tokenizer, e.families, e.langs, e.n_per, 1, e.seed, e.max_new_tokens,
+                    top_p=e.top_p, difficulty=e.difficulty, sampled_k=e.k, sampled_temperature=e.temperature,
+                    unseen_phrasings=e.unseen_phrasings, open_prompts=e.open_prompts,
+                    open_max_new_tokens=e.open_max_new_tokens, template=template, max_slots=e.max_slots)
 
 
 class _Recipe:
