@@ -166,7 +166,8 @@ def test_every_decoding_in_one_engine_batch(monkeypatch):
     model, tokenizer = tiny_setup()
     calls = []
     generate_ = Engine.generate
-    monkeypatch.setattr(Engine, "generate", lambda self, ids, params: calls.append(len(ids)) or generate_(self, ids, params))
+    monkeypatch.setattr(Engine, "generate",
+                        lambda self, ids, params: calls.append(len(ids)) or generate_(self, ids, params))
     kw = dict(families=["addition"], langs=["en", "zh"], n_per=2, seed=0, max_new_tokens=4)
     r = evaluate(model, tokenizer, sampled_k=2, unseen_phrasings=True, open_prompts=True, open_max_new_tokens=3, **kw)
     n_open = r.open_prompts.count()
@@ -211,6 +212,9 @@ def test_pass1_and_difficulty_tables_show_intervals():
     assert "| addition | en | 4 | 75.0 [30.1, 95.4] | - | 75.0 [30.1, 95.4] |" in table
     assert "| addition | all | 5 | 80.0 [37.6, 96.4] | - | 80.0 [37.6, 96.4] |" in table
     assert table[-1] == "| all | all | 6 | 66.7 [30.0, 90.3] | - | 66.7 [30.0, 90.3] |"
+    r.sampled = levels_results()
+    r.sampled.temperature = 0.6  # one sample per problem is still sampled, not greedy
+    assert pass1_table(r).splitlines()[0] == "| family | lang | n | greedy | sampled (k=1, T=0.6) | unseen phrasings |"
     levels = difficulty_table(r).splitlines()
     assert levels[0] == "| family | level 1 | level 2 | all |"
     assert levels[2] == "| addition | 100.0 [43.9, 100.0] | 50.0 [9.5, 90.5] | 80.0 [37.6, 96.4] |"

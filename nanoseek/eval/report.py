@@ -156,6 +156,10 @@ def _pct(v: float) -> str:
     return "n/a" if math.isnan(v) else f"{100 * v:.1f}"
 
 
+def _one_decimal(v: float) -> str:
+    return "n/a" if math.isnan(v) else f"{v:.1f}"
+
+
 def _with_interval(value: float, interval: tuple[float, float]) -> str:
     """"41.2 [30.1, 52.9]": a share and its 95% interval, in percent."""
     if math.isnan(value):
@@ -179,7 +183,7 @@ def results_table(r: EvalResults, metric: str = "pass@1") -> str:
 
 
 def _how(r: EvalResults) -> str:
-    return "greedy" if r.k == 1 else f"k={r.k}, T={r.temperature}"
+    return "greedy" if r.temperature == 0 else f"k={r.k}, T={r.temperature}"
 
 
 def pass1_table(r: EvalResults) -> str:
@@ -205,7 +209,8 @@ def difficulty_table(r: EvalResults) -> str:
 def open_prompts_table(o: OpenPromptResults) -> str:
     """Per language: how the greedy replies to open chat prompts end, loop and stay in language."""
     rows = [[lang or "all", o.count(lang), *(_with_interval(o.get(m, lang), o.interval(m, lang))
-                                             for m in ("eos", "repetition", "language")), o.get("length", lang)]
+                                             for m in ("eos", "repetition", "language")),
+             _one_decimal(o.get("length", lang))]
             for lang in [*o.langs, None]]
     return markdown_table(["lang", "prompts", f"ends with EOS (of {o.max_new_tokens} tokens) %",
                            "repeats a 4-gram > 3 times %", "language-consistent %", "mean length (tokens)"], rows)
@@ -231,8 +236,8 @@ def _pct_of(r: EvalResults | OpenPromptResults | None, metric: str = "pass@1") -
 def stages_table(results: Mapping[str, EvalResults]) -> str:
     """One row per evaluation: the headline numbers of every decoding and the time it took."""
     rows = [[name, _pct_of(r), _pct_of(r.sampled), _pct_of(r.unseen), _pct_of(r, "format"), _pct_of(r, "language"),
-             r.get("length"), _pct_of(r.open_prompts, "eos"), _pct_of(r.open_prompts, "repetition"), r.seconds]
-            for name, r in results.items()]
+             _one_decimal(r.get("length")), _pct_of(r.open_prompts, "eos"), _pct_of(r.open_prompts, "repetition"),
+             r.seconds] for name, r in results.items()]
     return markdown_table(["evaluation", "pass@1 %", "sampled pass@1 %", "unseen phrasings %", "well-formed %",
                            "language-consistent %", "mean length (tokens)", "open prompts ending %",
                            "open prompts looping %", "eval seconds"], rows)
@@ -247,8 +252,8 @@ def _final_sections(name: str, r: EvalResults) -> list[str]:
            "", pass1_table(r), ""]
     if r.difficulties:
         out += [f"### By difficulty level ({_how(r)} pass@1 %, languages pooled)", "", difficulty_table(r), ""]
-    sampled = r.sampled or (r if r.k > 1 else None)
-    if sampled is not None:
+    sampled = r.sampled or r
+    if sampled.k > 1:
         out += [f"### maj@{sampled.k} (%)", "", results_table(sampled, "maj@k"), "",
                 f"### pass@{sampled.k} (%)", "", results_table(sampled, "pass@k"), ""]
     if r.open_prompts is not None:
