@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from nanoseek.data.mixture import MixtureConfig
 from nanoseek.train import checkpoint as ckpt
 from nanoseek.train.grpo import GRPOConfig
 from nanoseek.train.pretrain import DataConfig
@@ -28,13 +29,15 @@ from nanoseek.train.recipes import EvalConfig
 from nanoseek.train.trainer import TrainConfig
 
 STAGES = ("tokenizer", "pretrain", "sft", "rl", "eval", "report")
+TOKENIZER_TASK_CHATS = 3000  # generated task chats the tokenizer is trained on (beside all other text)
 
 
 @dataclass
 class Profile:
     model_preset: str
     vocab_size: int
-    tasks_per_family: int  # problems per task family and language in the corpora
+    mixture: MixtureConfig  # what pretraining draws (shares of tasks, chat, text; families; languages)
+    sft_task_chats: int  # generated task chats in the SFT set (chats join in the mixture's proportion)
     pretrain: TrainConfig
     pretrain_data: DataConfig
     sft: TrainConfig
@@ -48,18 +51,20 @@ def _profiles() -> dict[str, Callable[[], Profile]]:
     quiet = dict(progress=None, save_every=50, keep_last=2)
     return {
         "speedrun": lambda: Profile(
-            model_preset="speedrun", vocab_size=4096, tasks_per_family=200,
-            pretrain=TrainConfig(steps=600, lr=3e-3, warmup_steps=20, router_bias_gamma=0.01, **quiet),
+            model_preset="speedrun", vocab_size=4096, mixture=MixtureConfig(max_difficulty=3), sft_task_chats=3000,
+            # lr 1e-3 and bf16 matmuls: see docs/experiments.md (2026-11-27)
+            pretrain=TrainConfig(steps=800, lr=1e-3, warmup_steps=20, router_bias_gamma=0.01, bf16=True, **quiet),
             pretrain_data=DataConfig(batch_size=8, seq_len=256),
-            sft=TrainConfig(steps=200, lr=1e-3, warmup_steps=10, schedule="cosine", router_bias_gamma=0.01, **quiet),
+            sft=TrainConfig(steps=200, lr=5e-4, warmup_steps=10, schedule="cosine", router_bias_gamma=0.01,
+                            bf16=True, **quiet),
             sft_data=DataConfig(batch_size=8, seq_len=256),
             rl=GRPOConfig(steps=30, prompts_per_step=8, group_size=8, max_new_tokens=96, lr=2e-5,
-                          families=("addition", "subtraction", "linear_equation", "calendar"),
-                          max_seconds=300),
-            eval=EvalConfig(n_per=8, max_new_tokens=128),
+                          families=("addition", "subtraction", "multiplication", "linear_equation"),
+                          max_seconds=150),
+            eval=EvalConfig(n_per=64, k=1, max_new_tokens=96, max_slots=128),
         ),
         "tiny": lambda: Profile(
-            model_preset="tiny", vocab_size=1024, tasks_per_family=10,
+            model_preset="tiny", vocab_size=1024, mixture=MixtureConfig(), sft_task_chats=100,
             pretrain=TrainConfig(steps=30, lr=3e-3, warmup_steps=3, router_bias_gamma=0.01, **quiet),
             pretrain_data=DataConfig(batch_size=8, seq_len=128),
             sft=TrainConfig(steps=20, lr=1e-3, warmup_steps=2, schedule="cosine", **quiet),
@@ -69,7 +74,7 @@ def _profiles() -> dict[str, Callable[[], Profile]]:
             eval=EvalConfig(n_per=2, max_new_tokens=32, families=("addition", "calendar")),
         ),
         "gpu": lambda: Profile(
-            model_preset="reference", vocab_size=8192, tasks_per_family=2000,
+            model_preset="reference", vocab_size=8192, mixture=MixtureConfig(), sft_task_chats=20000,
             pretrain=TrainConfig(steps=5000, lr=2e-3, warmup_steps=200, router_bias_gamma=0.001, bf16=True,
                                  compile=True, save_every=500),
             pretrain_data=DataConfig(batch_size=64, seq_len=1024),
@@ -128,19 +133,18 @@ class Speedrun:
     # ---- stages -------------------------------------------------------------------------
 
     def _tokenizer(self) -> dict:
-        from nanoseek.data.corpus import pack_shards, pretraining_mixture
-        from nanoseek.tokenizer import train_tokenizer
+        """BPE on the bundled text and chats plus a sample of the generated task chats."""
+        from nanoseek.data.corpus import pretraining_mixture
+        from nanoseek.data.mixture import task_chats
+        from nanoseek.tokenizer import render_chat, train_tokenizer
 
-        docs = pretraining_mixture(tasks_per_family=self.profile.tasks_per_family)
-        texts = [d.text for d in docs]
+        texts = [d.text for d in pretraining_mixture(tasks_per_family=0)]
+        texts += [render_chat(c) for c in task_chats(TOKENIZER_TASK_CHATS, self.profile.mixture, seed=2)]
         tokenizer = train_tokenizer(texts, self.profile.vocab_size)
-        shards = self.run_dir / "data"
-        shutil.rmtree(shards, ignore_errors=True)  # a half-written earlier attempt
-        index = pack_shards(texts, tokenizer, shards)
-        tokenizer.save(shards)
-        chars = sum(map(len, texts))
-        return {"docs": len(docs), "tokens": index["tokens"], "bytes_per_token": round(
-            sum(len(t.encode()) for t in texts) / index["tokens"], 2), "chars": chars}
+        tokenizer.save(self.run_dir / "data")
+        tokens = sum(map(len, tokenizer.encode_batch(texts)))
+        return {"docs": len(texts), "vocabulary": tokenizer.vocab_size,
+                "bytes_per_token": round(sum(len(t.encode()) for t in texts) / tokens, 2)}
 
     def _pretrain(self) -> dict:
         from nanoseek.train.pretrain import pretrain
@@ -149,16 +153,16 @@ class Speedrun:
         p = self.profile
         result = pretrain(self.run_dir / "data", out, model_preset=p.model_preset, train_config=p.pretrain,
                           data=p.pretrain_data, model_overrides=p.model_overrides or None,
-                          resume=ckpt.latest_checkpoint(out) is not None)
+                          resume=ckpt.latest_checkpoint(out) is not None, mixture=p.mixture)
         return _train_numbers(result, out)
 
     def _sft(self) -> dict:
-        from nanoseek.data.corpus import sft_conversations
+        from nanoseek.data.mixture import sft_chats
         from nanoseek.train.sft import sft
 
         out = self.run_dir / "sft"
         p = self.profile
-        chats = sft_conversations(tasks_per_family=p.tasks_per_family, seed=1)
+        chats = sft_chats(p.sft_task_chats, p.mixture, seed=1)
         result = sft(self.run_dir / "base", out, train_config=p.sft, data=p.sft_data, chats=chats,
                      resume=ckpt.latest_checkpoint(out) is not None)
         return _train_numbers(result, out) | {"chats": len(chats)}

@@ -7,6 +7,7 @@ import torch
 import transformers
 
 from nanoseek import Transformer
+from nanoseek.data.mixture import MixtureConfig
 from nanoseek.speedrun import STAGES, Profile, Speedrun, profile
 from nanoseek.train import RunError
 from nanoseek.train.grpo import GRPOConfig
@@ -18,7 +19,7 @@ from nanoseek.train.trainer import TrainConfig
 def _miniature() -> Profile:
     quiet = dict(progress=False, save_every=0, warmup_steps=1)
     return Profile(
-        model_preset="tiny", vocab_size=400, tasks_per_family=2,
+        model_preset="tiny", vocab_size=400, mixture=MixtureConfig(), sft_task_chats=4,
         pretrain=TrainConfig(steps=3, **quiet), pretrain_data=DataConfig(batch_size=2, seq_len=64),
         sft=TrainConfig(steps=2, **quiet), sft_data=DataConfig(batch_size=2, seq_len=128),
         rl=GRPOConfig(steps=1, prompts_per_step=2, group_size=2, max_new_tokens=8, families=("addition",),
