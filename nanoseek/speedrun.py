@@ -199,7 +199,9 @@ class Speedrun:
     def _report(self) -> dict:
         from nanoseek import Transformer
         from nanoseek.eval.evaluate import EvalResults
-        from nanoseek.eval.report import plot_eval, plot_grpo, plot_loss, write_report
+        from nanoseek.data.mixture import token_table
+        from nanoseek.eval.report import markdown_table, plot_eval, plot_grpo, plot_loss, write_report
+        from nanoseek.train.pretrain import MIXTURE_FILE
 
         results = {name: EvalResults.load(self.run_dir / f"eval_{name}.json") for name in ("sft", "rl")}
         plots = [plot_loss({s: self.run_dir / s / ckpt.METRICS_FILE for s in ("base", "sft")},
@@ -212,8 +214,11 @@ class Speedrun:
                  "vocabulary": model.config.vocab_size}
         stages = [{"stage": name, **numbers} for name, numbers in self.stages.items()]
         total = sum(s["seconds"] for s in self.stages.values())
+        tokens = json.loads((self.run_dir / "base" / MIXTURE_FILE).read_text())
+        notes = (f"Total stage time: {total:.0f}s.\n\n## Pretraining tokens trained per source and language\n\n"
+                 + markdown_table(*token_table(tokens)))
         write_report(self.run_dir, stages, results, [p for p in plots if p], model=facts,
-                     title=f"nanoseek speedrun ({self.profile_name})", notes=f"Total stage time: {total:.0f}s.")
+                     title=f"nanoseek speedrun ({self.profile_name})", notes=notes)
         return {}
 
     def _read_json(self, name: str) -> dict | None:

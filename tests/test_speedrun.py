@@ -47,7 +47,8 @@ def test_every_stage_runs_and_is_recorded(finished_run):
 def test_report_has_the_tables_and_plots(finished_run):
     run_dir, _ = finished_run
     report = (run_dir / "report.md").read_text()
-    for needle in ["## Stages", "## Held-out pass@1", "| addition |", "![loss](loss.png)", "parameters"]:
+    for needle in ["## Stages", "## Held-out pass@1", "| addition |", "![loss](loss.png)", "parameters",
+                   "## Pretraining tokens trained per source and language", "| source | en | es | zh | all | share |"]:
         assert needle in report
     assert (run_dir / "loss.png").stat().st_size > 0
 

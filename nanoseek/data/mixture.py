@@ -39,7 +39,7 @@ SOURCES = ("tasks", "chat", "text")
 
 def _default_families() -> dict[str, float]:
     # Arithmetic is the core skill (the speedrun's targets); the rest keep a foothold.
-    return {"addition": 3.0, "subtraction": 3.0, "multiplication": 3.0, "linear_equation": 2.0,
+    return {"addition": 4.0, "subtraction": 4.0, "multiplication": 2.0, "linear_equation": 2.0,
             "countdown": 0.5, "logic": 0.5, "calendar": 0.5, "code_output": 0.5}
 
 
