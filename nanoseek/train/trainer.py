@@ -63,7 +63,7 @@ class TrainConfig:
     log_every: int = 10  # plain-text log period when no progress bar is shown
     progress: bool | None = None  # rich bar; None = when stderr is a terminal
     peak_flops: float | None = None  # MFU denominator per process; None = measure at start
-    bf16: bool = False  # autocast matmuls to bfloat16 (GPUs; the 2-core CPU has no bf16 units)
+    bf16: bool = False  # autocast matmuls to bfloat16, fp32 master weights (pays where the CPU has bf16 units: AVX512-BF16, AMX)
 
     def __post_init__(self) -> None:
         self.betas = tuple(self.betas)
