@@ -60,7 +60,7 @@ def test_batches_are_a_function_of_the_step_and_resume_exactly(tokenizer):
         got = next(c)
         assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
     assert c.tokens == a.tokens
-    other_rank = MixtureStream(tokenizer, config, batch_size=2, seq_len=48, steps=10, rank=1, world_size=2)
+    other_rank = MixtureStream(tokenizer, config, batch_size=2, seq_len=48, steps=10, rank=1)
     assert not torch.equal(next(other_rank)[0], first[0][0])
 
 

@@ -283,7 +283,7 @@ def sft_conversations(
 # Packing pretraining text into token shards
 
 
-def _framed(tokenizer: Tokenizer, ids: list[int]) -> list[int]:
+def framed(tokenizer: Tokenizer, ids: list[int]) -> list[int]:
     """bos + ids + eos, without doubling the ones a rendered chat already carries."""
     head = [] if ids[:1] == [tokenizer.bos_id] else [tokenizer.bos_id]
     tail = [] if ids[-1:] == [tokenizer.eos_id] else [tokenizer.eos_id]
@@ -321,7 +321,7 @@ def pack_shards(
     docs = iter(docs)
     while batch := list(itertools.islice(docs, batch_docs)):
         for ids in tokenizer.encode_batch(batch):
-            buffer += _framed(tokenizer, ids)
+            buffer += framed(tokenizer, ids)
         index["docs"] += len(batch)
         while len(buffer) >= shard_tokens:
             flush(buffer[:shard_tokens])

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import torch
 
 from nanoseek.data.corpus import (
-    ANSWER_TEXT, IGNORE_INDEX, LANGS, chatterbot_dialogues, codeio_docs, dialogue_to_chat, gutenberg_docs,
+    ANSWER_TEXT, IGNORE_INDEX, LANGS, framed, chatterbot_dialogues, codeio_docs, dialogue_to_chat, gutenberg_docs,
 )
 from nanoseek.data.identity import identity_conversations
 from nanoseek.tokenizer import Tokenizer
@@ -83,12 +83,12 @@ def task_chat(problem) -> list[dict]:
              "reasoning_content": problem.trace}]
 
 
-def draw_problem(rng: random.Random, config: MixtureConfig, progress: float, lang: str | None = None):
+def draw_problem(rng: random.Random, config: MixtureConfig, progress: float):
     """One train-split problem: family by weight, language by weight, level by the curriculum."""
     from nanoseek.data.tasks import generate, levels
 
     family = _weighted(rng, config.families)
-    lang = lang or _weighted(rng, config.langs)
+    lang = _weighted(rng, config.langs)
     top = min(levels(family), config.max_difficulty)
     difficulty = _weighted(rng, dict(enumerate(difficulty_weights(top, progress, config.curriculum), start=1)))
     return generate(family, 1, seed=rng.getrandbits(40), split="train", lang=lang, difficulty=difficulty)[0]
@@ -115,15 +115,16 @@ def _chat_pool(lang: str) -> tuple[list[dict], ...]:
 class MixtureStream:
     """Endless `(input_ids, labels)` batches of shape [B, T] drawn from a MixtureConfig.
 
-    `steps` is the run's length: the curriculum reads progress as step / steps. Rank r of
-    W draws its rows from its own stream, so ranks never share a document. `tokens` counts
-    the trained tokens per source ("text", "chat/<lang>", "<family>/<lang>") so far."""
+    `steps` is the run's length: the curriculum reads progress as step / steps. Each rank
+    draws its rows from its own stream (the rank is part of the seed), so ranks never share
+    a document. `tokens` counts this rank's trained tokens per source ("text", "chat/<lang>",
+    "<family>/<lang>") so far."""
 
     def __init__(self, tokenizer: Tokenizer, config: MixtureConfig, batch_size: int, seq_len: int, steps: int,
-                 rank: int = 0, world_size: int = 1):
+                 rank: int = 0):
         self.tokenizer, self.config = tokenizer, config
         self.batch_size, self.seq_len, self.steps = batch_size, seq_len, max(1, steps)
-        self.rank, self.world_size = rank, world_size
+        self.rank = rank
         self.step = 0
         self.tokens: dict[str, int] = {}
         self._text: list[list[int]] | None = None
@@ -178,8 +179,7 @@ class MixtureStream:
     def _text_docs(self) -> list[list[int]]:
         if self._text is None:
             texts = [d.text for d in gutenberg_docs() + codeio_docs(500)]
-            tok = self.tokenizer
-            self._text = [[tok.bos_id, *ids, tok.eos_id] for ids in tok.encode_batch(texts)]
+            self._text = [framed(self.tokenizer, ids) for ids in self.tokenizer.encode_batch(texts)]
         return self._text
 
 

@@ -92,7 +92,7 @@ def pretrain(
     distributed.barrier()
     if mixture:
         loader = MixtureStream(tokenizer, mixture, data.batch_size, data.seq_len,
-                               train_config.steps * train_config.grad_accum, info.rank, info.world_size)
+                               train_config.steps * train_config.grad_accum, info.rank)
     else:
         loader = TokenLoader(data_dir, data.batch_size, data.seq_len, data.seed, info.rank, info.world_size)
     torch.manual_seed(data.seed)
