@@ -52,16 +52,18 @@ def _profiles() -> dict[str, Callable[[], Profile]]:
     return {
         "speedrun": lambda: Profile(
             model_preset="speedrun", vocab_size=4096, mixture=MixtureConfig(max_difficulty=3), sft_task_chats=3000,
-            # lr 1e-3 and bf16 matmuls: see docs/experiments.md (2026-11-27)
-            pretrain=TrainConfig(steps=800, lr=1e-3, warmup_steps=20, router_bias_gamma=0.01, bf16=True, **quiet),
+            # lr 1e-3, bf16 matmuls, compiled, MTP only in the last tenth: docs/experiments.md
+            pretrain=TrainConfig(steps=1300, lr=1e-3, warmup_steps=20, router_bias_gamma=0.01, bf16=True,
+                                 compile=True, mtp_start=0.9, **quiet),
             pretrain_data=DataConfig(batch_size=8, seq_len=256),
             sft=TrainConfig(steps=200, lr=5e-4, warmup_steps=10, schedule="cosine", router_bias_gamma=0.01,
                             bf16=True, **quiet),
             sft_data=DataConfig(batch_size=8, seq_len=256),
-            rl=GRPOConfig(steps=30, prompts_per_step=8, group_size=8, max_new_tokens=96, lr=2e-5,
+            rl=GRPOConfig(steps=30, prompts_per_step=8, group_size=8, max_new_tokens=160, lr=2e-5,
                           families=("addition", "subtraction", "multiplication", "linear_equation"),
-                          max_seconds=150),
-            eval=EvalConfig(n_per=64, k=1, max_new_tokens=96, max_slots=128),
+                          max_difficulty=3, max_seconds=90),
+            # the levels pretraining reaches; 160 tokens hold a 2x2-digit multiplication's trace
+            eval=EvalConfig(n_per=64, k=1, max_new_tokens=160, difficulty=(1, 2, 3), max_slots=128),
         ),
         "tiny": lambda: Profile(
             model_preset="tiny", vocab_size=1024, mixture=MixtureConfig(), sft_task_chats=100,

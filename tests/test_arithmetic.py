@@ -7,7 +7,7 @@ import pytest
 
 from nanoseek.data.tasks import generate
 from nanoseek.data.tasks.arithmetic import (
-    addition_lines, carries, multiplication_lines, subtraction_lines,
+    addition_lines, carries, fact_drill, multiplication_lines, subtraction_lines,
 )
 
 
@@ -17,15 +17,62 @@ def test_addition_writes_one_line_per_column_with_its_carry():
     assert addition_lines(5, 40) == ["5+0=5", "0+4=4"]
 
 
-def test_subtraction_borrows_in_front_and_pays_back_in_the_next_column():
-    assert subtraction_lines(347, 185) == ["7-5=2", "14-8=6", "3-1-1=1"]
-    assert subtraction_lines(1000, 1) == ["10-1=9", "10-0-1=9", "10-0-1=9", "1-0-1=0"]
+def test_subtraction_borrows_after_a_negative_difference_and_pays_back_in_the_next_column():
+    assert subtraction_lines(347, 185) == ["7-5=2", "4-8=-4+10=6", "3-1-1=1"]
+    assert subtraction_lines(1000, 1) == ["0-1=-1+10=9", "0-0-1=-1+10=9", "0-0-1=-1+10=9", "1-0-1=0"]
+    assert subtraction_lines(52, 52) == ["2-2=0", "5-5=0"]
+    assert subtraction_lines(57, 64) == ["7-4=3", "5-6=-1+10=9"]  # a < b: the top column owes a borrow
+    assert subtraction_lines(5, 40) == ["5-0=5", "0-4=-4+10=6"]
 
 
-def test_multiplication_has_a_partial_product_per_nonzero_digit_and_running_sums():
-    assert multiplication_lines(47, 85) == ["47×5=235", "47×80=3760", "235+3760=3995"]
-    assert multiplication_lines(123, 405) == ["123×5=615", "123×400=49200", "615+49200=49815"]
+def test_fact_drills_are_trace_lines_split_at_the_first_equals():
+    import random
+
+    drill = fact_drill(random.Random(0), "+-×", 600)
+    assert len(drill) == 600 and all(left.endswith("=") and left.count("=") == 1 for left, _ in drill)
+    for left, right in drill:
+        x, op, y, carry = int(left[0]), left[1], int(left[2]), int(left[3:5] in ("+1", "-1"))
+        if op == "+":
+            assert right == str(x + y + carry)
+        elif op == "-":
+            r = x - y - carry
+            assert right == (f"{r}+10={r + 10}" if r < 0 else str(r))
+        else:  # a product digit's carry (0-8) is added after the product
+            product, _, rest = right.partition("+")
+            assert product == str(x * y) and (not rest or rest == f"{rest.split('=')[0]}={x * y + int(rest.split('=')[0])}")
+    assert {(left[1], left[3:5] in ("+1", "-1")) for left, _ in drill} == {
+        ("+", False), ("+", True), ("-", False), ("-", True), ("×", False)}
+    assert {right.partition("+")[2].split("=")[0] for left, right in drill if "×" in left} == {"", *"12345678"}
+    assert "4-8=-4+10=6" in {left + right for left, right in fact_drill(random.Random(1), "-", 2000)}
+
+
+def test_multiplication_builds_partial_products_from_digits_and_adds_them_by_columns():
+    assert multiplication_lines(47, 85) == [
+        "7×5=35", "4×5=20+3=23", "47×5=235",
+        "7×8=56", "4×8=32+5=37", "47×80=3760",
+        "235 + 3760:", "5+0=5", "3+6=9", "2+7=9", "0+3=3", "235+3760=3995"]
+    assert multiplication_lines(123, 405)[3:8] == ["123×5=615", "3×4=12", "2×4=8+1=9", "1×4=4", "123×400=49200"]
+    assert multiplication_lines(123, 405)[-1] == "615+49200=49815"
+    assert multiplication_lines(7, 8) == ["7×8=56"]
     assert multiplication_lines(7, 0) == ["7×0=0"]
+
+
+@pytest.mark.parametrize("level", [2, 3, 4, 5])
+def test_each_partial_product_reads_off_its_digit_lines(level):
+    for p in generate("multiplication", 20, seed=level, difficulty=level):
+        lines = p.trace.splitlines()[1:-1]
+        digit_lines = []
+        for line in lines:
+            if "×" in line and line.split("×")[0].isdigit() and len(line.split("×")[0]) == 1:
+                digit_lines.append(line.split("=")[-1])
+            elif "×" in line:  # the partial product: the last line's value, then the others' last digits
+                a, rest = line.split("×")
+                factor, part = rest.split("=")
+                shift = len(factor) - 1
+                if int(part):
+                    assert part == digit_lines[-1] + "".join(v[-1] for v in reversed(digit_lines[:-1])) + "0" * shift
+                assert int(part) == int(a) * int(factor)
+                digit_lines = []
 
 
 def test_carries_count_the_columns_that_carry_or_borrow():
@@ -39,18 +86,20 @@ def test_carries_count_the_columns_that_carry_or_borrow():
 def test_the_answer_reads_off_the_lines(lang):
     for p in generate("addition", 30, seed=4, lang=lang, difficulty=3):
         lines = p.trace.splitlines()[1:-1]
-        sums = [line.split("=")[1] for line in lines]
+        sums = [line.split("=")[-1] for line in lines]
         assert sums[-1] + "".join(s[-1] for s in reversed(sums[:-1])) == p.answer
     for p in generate("subtraction", 30, seed=4, lang=lang, difficulty=3):
         a, b = p.metadata["a"], p.metadata["b"]
-        digits = "".join(line.split("=")[1] for line in reversed(p.trace.splitlines()[1:-1]))
+        assert (f"{a} < {b}" in p.trace.splitlines()[0]) == (a < b)
+        digits = "".join(line.split("=")[-1] for line in reversed(p.trace.splitlines()[1:-1]))
         assert int(digits) == abs(a - b) and p.answer == str(a - b)
 
 
 def test_digit_lines_are_the_same_in_every_language():
     lines = {lang: generate("subtraction", 5, seed=8, lang=lang, difficulty=4) for lang in ["en", "es", "zh"]}
     for en, es, zh in zip(lines["en"], lines["es"], lines["zh"]):
-        assert en.trace.splitlines()[1:-1] == es.trace.splitlines()[1:-1] == zh.trace.splitlines()[1:-1]
+        digit_lines = [[line for line in p.trace.splitlines() if set(line) <= set("0123456789+-=")] for p in (en, es, zh)]
+        assert digit_lines[0] == digit_lines[1] == digit_lines[2] and len(digit_lines[0]) >= 4
         assert en.trace.splitlines()[0] != zh.trace.splitlines()[0]
 
 

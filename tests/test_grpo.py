@@ -185,6 +185,15 @@ def test_task_prompts_deterministic_and_curriculum():
     assert all(p.problem.difficulty == 2 for p in src.sample(5, 8) if p.problem.family == family)
 
 
+def test_curriculum_stops_at_max_difficulty():
+    src = TaskPrompts(FakeTokenizer(), ["addition"], ["en"], seed=3, promote_at=0.5, max_difficulty=2)
+    for step in range(4):
+        src.observe(src.sample(step, 1), {"accuracy": torch.ones(1, 4)})
+    assert src.level["addition"] == 2
+    with pytest.raises(ValueError, match="max_difficulty"):
+        GRPOConfig(difficulty=3, max_difficulty=2)
+
+
 def test_config_validation_names_the_field():
     with pytest.raises(ValueError, match="loss_norm"):
         GRPOConfig(loss_norm="mean")

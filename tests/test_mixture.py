@@ -97,3 +97,33 @@ def test_token_table_has_a_row_per_source_and_a_column_per_language():
     assert header == ["source", "en", "es", "zh", "all", "share"]
     assert rows == [["addition", 30, 0, 10, 40, "40.0%"], ["chat", 0, 40, 0, 40, "40.0%"],
                     ["text", 0, 0, 0, 20, "20.0%"]]
+
+
+def test_drill_documents_train_what_follows_each_first_equals(tokenizer):
+    config = MixtureConfig(shares={"drills": 1.0}, families={"subtraction": 1.0})
+    stream = MixtureStream(tokenizer, config, batch_size=1, seq_len=120, steps=5)
+    ids, labels = next(stream)
+    assert list(stream.tokens) == ["drills"]
+    ids, labels = ids[0].tolist(), labels[0].tolist()
+    assert ids[0] == tokenizer.bos_id
+    # token j (j >= 1) is trained when labels[j - 1] names it; split the text by that
+    pieces = [(tokenizer.decode([t]), labels[j - 1] != IGNORE_INDEX) for j, t in enumerate(ids) if j > 0]
+    lines, asked, answered = [], "", ""
+    for text, trained in pieces:
+        if trained:
+            answered += text
+        else:
+            assert not answered, "a trained token before the line's question ended"
+            asked += text
+        if text.endswith("\n"):
+            lines.append((asked, answered))
+            asked, answered = "", ""
+    assert len(lines) >= 10
+    for asked, answered in lines:
+        x, y = int(asked[0]), int(asked[2])
+        borrow = int(asked == f"{x}-{y}-1=")
+        assert asked == f"{x}-{y}" + ("-1" if borrow else "") + "="
+        r = x - y - borrow
+        assert answered == (f"{r}+10={r + 10}" if r < 0 else str(r)) + "\n"
+    with pytest.raises(ValueError, match="no arithmetic family"):
+        MixtureConfig(shares={"tasks": 1.0, "drills": 1.0}, families={"logic": 1.0})

@@ -100,6 +100,27 @@ def test_loss_decreases_and_router_biases_move():
     assert all(m.expert_load.sum() == 0 for m in model.moe_layers())  # counters reset each step
 
 
+def test_mtp_joins_the_loss_at_mtp_start():
+    model = _model()
+    assert len(model.mtp) == 1
+    mtp_before = [p.detach().clone() for p in model.mtp.parameters()]
+    head_before = model.lm_head.weight.detach().clone()
+    result = train(_cfg(steps=2, mtp_start=0.5, lr=1e-2), model, Synthetic())
+    assert len(result.losses) == 2
+    # step 1 ran without MTP: its weights are untouched, the main model's moved
+    model2 = _model()
+    train(_cfg(steps=2, mtp_start=1.0, lr=1e-2), model2, Synthetic())
+    assert all(torch.equal(a, b) for a, b in zip(mtp_before, model2.mtp.parameters()))
+    assert not torch.equal(head_before, model2.lm_head.weight)
+    assert not all(torch.equal(a, b) for a, b in zip(mtp_before, model.mtp.parameters()))
+
+
+def test_metrics_report_no_mtp_loss_before_mtp_start(tmp_path):
+    train(_cfg(steps=4, mtp_start=0.5, save_every=0), _model(), Synthetic(), out_dir=tmp_path)
+    mtp = [m["mtp"] for m in read_metrics(tmp_path / ckpt.METRICS_FILE)]
+    assert mtp[:2] == [0.0, 0.0] and all(x > 1.0 for x in mtp[2:])
+
+
 def test_router_bias_gamma_zero_freezes_biases():
     model = _model()
     train(_cfg(steps=2, router_bias_gamma=0.0), model, Synthetic())

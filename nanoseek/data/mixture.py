@@ -13,6 +13,10 @@ Sources, drawn per document by `MixtureConfig.shares`:
   trace as reasoning, boxed answer), family by `families`, language by `langs`, difficulty
   by the curriculum (`difficulty_weights`): early batches hold the easy levels, and each
   harder level opens up as training goes on;
+- "drills": lines of one-digit facts in the traces' own formats (`7+5+1=13`, `4-8=-4+10=6`,
+  `7×8=56`; `arithmetic.fact_drill`) for the arithmetic families in `families`, trained on
+  what follows each line's first `=`: the digit tables are what a small model learns last
+  from whole problems, and a drilled fact costs a few tokens instead of a problem;
 - "chat": identity and small-talk chats (`nanoseek.data.identity`) and chatterbot-corpus
   dialogues, in the drawn language;
 - "text": the bundled English prose and code (`corpus.gutenberg_docs`, `corpus.codeio_docs`).
@@ -32,9 +36,12 @@ from nanoseek.data.corpus import (
     ANSWER_TEXT, IGNORE_INDEX, LANGS, framed, chatterbot_dialogues, codeio_docs, dialogue_to_chat, gutenberg_docs,
 )
 from nanoseek.data.identity import identity_conversations
+from nanoseek.data.tasks.arithmetic import fact_drill
 from nanoseek.tokenizer import Tokenizer
 
-SOURCES = ("tasks", "chat", "text")
+SOURCES = ("tasks", "drills", "chat", "text")
+DRILL_OPS = {"addition": "+", "subtraction": "-", "multiplication": "×"}  # family -> its drilled facts
+DRILL_LINES = 24  # facts per drill document
 
 
 def _default_families() -> dict[str, float]:
@@ -45,7 +52,9 @@ def _default_families() -> dict[str, float]:
 
 @dataclass
 class MixtureConfig:
-    shares: dict[str, float] = field(default_factory=lambda: {"tasks": 0.8, "chat": 0.18, "text": 0.02})
+    # Shares of documents (a drill document is about twice a task chat's tokens).
+    shares: dict[str, float] = field(
+        default_factory=lambda: {"tasks": 0.65, "drills": 0.15, "chat": 0.18, "text": 0.02})
     families: dict[str, float] = field(default_factory=_default_families)
     langs: dict[str, float] = field(default_factory=lambda: dict.fromkeys(LANGS, 1.0))
     curriculum: float = 0.5  # share of training after which every difficulty level is open
@@ -61,9 +70,18 @@ class MixtureConfig:
             if bad or not any(w > 0 for w in weights.values()) or any(w < 0 for w in weights.values()):
                 raise ValueError(f"MixtureConfig.{name} needs keys among {allowed} and non-negative weights, "
                                  f"not all zero; got {weights!r}")
+        if self.shares.get("drills", 0) > 0 and not self.drill_ops:
+            raise ValueError(f"MixtureConfig.shares has drills but families has no arithmetic family "
+                             f"({', '.join(DRILL_OPS)}); got {self.families!r}")
         if not 0 <= self.curriculum <= 1 or self.max_difficulty < 1:
             raise ValueError(f"MixtureConfig.curriculum must be in [0, 1] and max_difficulty >= 1, got "
                              f"{self.curriculum!r}, {self.max_difficulty!r}")
+
+
+    @property
+    def drill_ops(self) -> str:
+        """The operators whose one-digit facts the drills cover: those of the weighted families."""
+        return "".join(op for family, op in DRILL_OPS.items() if self.families.get(family, 0) > 0)
 
 
 def difficulty_weights(levels: int, progress: float, curriculum: float) -> list[float]:
@@ -168,6 +186,13 @@ class MixtureStream:
         if source == "text":
             ids = rng.choice(self._text_docs())
             return ids, [1] * len(ids), "text"
+        if source == "drills":
+            ids, trained = [self.tokenizer.bos_id], [0]
+            for left, right in fact_drill(rng, self.config.drill_ops, DRILL_LINES):
+                question, answer = self.tokenizer.encode(left), self.tokenizer.encode(right + "\n")
+                ids += question + answer
+                trained += [0] * len(question) + [1] * len(answer)
+            return ids + [self.tokenizer.eos_id], trained + [1], "drills"
         if source == "chat":
             lang = _weighted(rng, self.config.langs)
             ids, mask = self.tokenizer.encode_chat(rng.choice(_chat_pool(lang)))

@@ -53,6 +53,10 @@ class Transformer(nn.Module):
             MTPModule(cfg, cfg.num_hidden_layers + k) for k in range(cfg.num_nextn_predict_layers)
         )
         self.rotary = RotaryEmbedding(cfg)
+        # Whether the training loss runs the MTP modules. The trainer turns it off until
+        # TrainConfig.mtp_start: MTP costs a third of a step, and early steps buy more as
+        # next-token steps (docs/experiments.md).
+        self.mtp_in_loss = True
         if cfg.tie_word_embeddings:
             self.lm_head.weight = self.embed_tokens.weight
         if not any(p.is_meta for p in self.parameters()):
@@ -73,7 +77,7 @@ class Transformer(nn.Module):
 
         `labels[b, i]` is the token that should follow `input_ids[b, :i+1]` (already shifted, as
         our loaders yield them; IGNORE_INDEX = no loss). MTP depth k at position i predicts
-        `labels[b, i+k]`. `caches` (one per decoder layer) switch attention to incremental decoding."""
+        `labels[b, i+k]` (while `mtp_in_loss`; else the loss has no MTP part). `caches` (one per decoder layer) switch attention to incremental decoding."""
         h, balance = self.hidden_states(input_ids, positions, caches, absorb)
         if labels is None:
             return self.logits(h)
@@ -125,7 +129,7 @@ class Transformer(nn.Module):
         ce = _cross_entropy(self.logits(h), labels)
         positions = self._positions(input_ids, positions)
         mtp_losses = []
-        for k, module in enumerate(self.mtp, start=1):
+        for k, module in enumerate(self.mtp if self.mtp_in_loss else [], start=1):
             # Depth k runs on positions 0..T-1-k: one fewer than depth k-1 (its inputs run out).
             h = h[:, :-1]
             cos, sin = self.rotary(positions[:, :-k])

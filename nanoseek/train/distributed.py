@@ -71,8 +71,9 @@ def shutdown() -> None:
         dist.destroy_process_group()
 
 
-def wrap(model: nn.Module, mode: str, info: DistInfo) -> nn.Module:
-    """The module to run forward/backward on. Single process: the model itself."""
+def wrap(model: nn.Module, mode: str, info: DistInfo, unused_params: bool = False) -> nn.Module:
+    """The module to run forward/backward on. Single process: the model itself. `unused_params`:
+    some steps leave parameters without a gradient (DDP must then look for them)."""
     if not info.distributed:
         return model
     if mode == "ddp":
@@ -81,7 +82,7 @@ def wrap(model: nn.Module, mode: str, info: DistInfo) -> nn.Module:
         # broadcast_buffers=False: the MoE load counters are per-rank buffers that the bias
         # update all-reduces; rank 0's copy must not overwrite the others' at each forward.
         device_ids = [info.device.index] if info.device.type == "cuda" else None
-        return DDP(model, device_ids=device_ids, broadcast_buffers=False)
+        return DDP(model, device_ids=device_ids, broadcast_buffers=False, find_unused_parameters=unused_params)
     if mode == "fsdp":
         from torch.distributed.fsdp import fully_shard
 

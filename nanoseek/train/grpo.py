@@ -119,6 +119,7 @@ class GRPOConfig:
     difficulty: int = 1  # starting level of every family
     curriculum: bool = True  # raise a family's level when its recent accuracy passes promote_at
     promote_at: float = 0.6
+    max_difficulty: int | None = None  # the curriculum's top level; None = each family's own (keep RL where pretraining went)
     template: str = "chat"  # "chat" (R1 chat template) | "r1-zero" (plain-text R1-Zero template)
     reward: RewardWeights = field(default_factory=RewardWeights)
     seed: int = 0
@@ -136,6 +137,7 @@ class GRPOConfig:
             "inner_updates": self.inner_updates >= 1, "micro_batch": self.micro_batch >= 1,
             "clip_eps": 0 < self.clip_eps < 1, "beta": self.beta >= 0, "grad_clip": self.grad_clip >= 0,
             "ref_reset_every": self.ref_reset_every >= 0, "difficulty": self.difficulty >= 1,
+            "max_difficulty": self.max_difficulty is None or self.max_difficulty >= self.difficulty,
             "families": bool(self.families) and all(f in FAMILIES for f in self.families),
             "langs": bool(self.langs) and all(lang in LANGUAGES for lang in self.langs),
         }
@@ -247,14 +249,16 @@ def render_prompt(tokenizer, question: str, template: str = "chat") -> list[int]
 class TaskPrompts:
     """Train-split task problems, a seeded stream: prompt i of step s is drawn from (seed, s, i)
     alone. With `curriculum`, each family starts at `difficulty` and moves up a level when the
-    moving average of its accuracy passes `promote_at` (then the average restarts)."""
+    moving average of its accuracy passes `promote_at` (then the average restarts), up to
+    `max_difficulty`."""
 
     def __init__(self, tokenizer, families: Sequence[str] = FAMILIES, langs: Sequence[str] = LANGUAGES, *,
                  template: str = "chat", difficulty: int = 1, curriculum: bool = True,
-                 promote_at: float = 0.6, seed: int = 0, ema: float = 0.7):
+                 promote_at: float = 0.6, seed: int = 0, ema: float = 0.7, max_difficulty: int | None = None):
         self.tokenizer, self.families, self.langs = tokenizer, tuple(families), tuple(langs)
         self.template, self.curriculum, self.promote_at, self.seed, self.ema = template, curriculum, promote_at, seed, ema
-        self.level = {f: min(difficulty, levels(f)) for f in self.families}
+        self.top = {f: min(levels(f), max_difficulty or levels(f)) for f in self.families}
+        self.level = {f: min(difficulty, self.top[f]) for f in self.families}
         self.accuracy: dict[str, float | None] = dict.fromkeys(self.families)
 
     def sample(self, step: int, n: int) -> list[RLPrompt]:
@@ -274,7 +278,7 @@ class TaskPrompts:
             family = prompt.problem.family
             old = self.accuracy[family]
             self.accuracy[family] = acc if old is None else self.ema * old + (1 - self.ema) * acc
-            if self.accuracy[family] >= self.promote_at and self.level[family] < levels(family):
+            if self.accuracy[family] >= self.promote_at and self.level[family] < self.top[family]:
                 self.level[family] += 1
                 self.accuracy[family] = None
 
@@ -576,7 +580,7 @@ def grpo(model_dir: str | Path, out_dir: str | Path, config: GRPOConfig | None =
     torch.manual_seed(config.seed)
     prompts = TaskPrompts(tokenizer, config.families, config.langs, template=config.template,
                           difficulty=config.difficulty, curriculum=config.curriculum,
-                          promote_at=config.promote_at, seed=config.seed)
+                          promote_at=config.promote_at, seed=config.seed, max_difficulty=config.max_difficulty)
     reward_fn = task_reward_fn(tokenizer, config.reward, think_prefilled=True)
     result = train_grpo(model, config, prompts, reward_fn, pad_id=tokenizer.pad_id,
                         stop_token_ids=(tokenizer.eos_id,), metrics_path=out_dir / ckpt.METRICS_FILE,

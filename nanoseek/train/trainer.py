@@ -63,6 +63,7 @@ class TrainConfig:
     log_every: int = 10  # plain-text log period when no progress bar is shown
     progress: bool | None = None  # rich bar; None = when stderr is a terminal
     peak_flops: float | None = None  # MFU denominator per process; None = measure at start
+    mtp_start: float = 0.0  # share of the steps before the MTP modules join the loss (skipped until then)
     bf16: bool = False  # autocast matmuls to bfloat16, fp32 master weights (pays where the CPU has bf16 units: AVX512-BF16, AMX)
 
     def __post_init__(self) -> None:
@@ -75,6 +76,7 @@ class TrainConfig:
             "grad_clip": self.grad_clip >= 0, "router_bias_gamma": self.router_bias_gamma >= 0,
             "save_every": self.save_every >= 0, "keep_last": self.keep_last >= 1,
             "max_bad_steps": self.max_bad_steps >= 1, "log_every": self.log_every >= 1,
+            "mtp_start": 0 <= self.mtp_start <= 1,
         }
         for name, ok in checks.items():
             if not ok:
@@ -147,7 +149,8 @@ class Trainer:
         self.info = distributed.current()
         self.model = model.to(self.info.device)
         self.model.train()
-        self.wrapped = distributed.wrap(self.model, config.parallel, self.info)
+        # Parameters that get no gradient while MTP waits would stall DDP's reducer.
+        self.wrapped = distributed.wrap(self.model, config.parallel, self.info, unused_params=config.mtp_start > 0)
         self.runner = torch.compile(self.wrapped) if config.compile else self.wrapped
         self.optimizer = build_optimizer(self.wrapped, config.lr, config.weight_decay, config.betas, config.eps)
         self.schedule = config.schedule_fn()
@@ -208,6 +211,7 @@ class Trainer:
         lr = cfg.lr * self.schedule(self.step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
+        distributed.unwrap(self.wrapped).mtp_in_loss = self.step >= cfg.mtp_start * cfg.steps
         t0 = time.perf_counter()
         parts = torch.zeros(4, device=self.info.device)  # loss, ce, mtp, balance summed over micro-batches
         tokens = 0

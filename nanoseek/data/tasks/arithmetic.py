@@ -1,6 +1,6 @@
 """Column arithmetic with traces a small model can execute: addition and subtraction digit by
 digit from the right (carries and borrows written where they happen), and long multiplication
-with one partial product per digit.
+from one-digit products and column additions.
 
 The traces are compact and digit-aligned, and their digit lines are the same in every
 language: only the header line is in words. Addition of 347 and 185:
@@ -12,9 +12,11 @@ language: only the header line is in words. Addition of 347 and 185:
     Answer: 532
 
 Each line adds one column and the carry it received; the answer is the last line's sum
-followed by the other lines' last digits, bottom up. Subtraction borrows by writing the
-borrowed ten in front of the digit (`14-8=6`) and pays it back in the next column
-(`3-1-1=1`); when the result is negative it subtracts the other way and negates.
+followed by the other lines' last digits, bottom up. Subtraction writes a column's signed
+difference first and borrows only when it is negative (`4-8=-4+10=6`), and the next column
+pays the ten back (`3-1-1=1`): every decision follows the digits it depends on, which a
+small model learns far sooner than deciding to borrow before writing the column (see
+docs/experiments.md). When the result is negative it subtracts the other way and negates.
 
 Operands are our own draws (not reasoning-gym's) so that digit lengths and carries are
 balanced: at level d both operands have d digits most of the time (the other operand
@@ -47,41 +49,79 @@ def digits(n: int, width: int) -> list[int]:
     return [int(c) for c in str(n).zfill(width)][::-1]
 
 
+def addition_line(x: int, y: int, carry: int) -> str:
+    """One column: `x+y=s`, or `x+y+1=s` when the column receives a carry."""
+    return f"{x}+{y}" + (f"+{carry}" if carry else "") + f"={x + y + carry}"
+
+
+def subtraction_line(x: int, y: int, borrow: int) -> str:
+    """One column: `x-y=d`, `x-y-1=d` when paying a borrow back, and when the difference r
+    is negative `...=r+10=d` (the ten is borrowed from the next column, which pays it back).
+    Every decision comes after the digits it depends on are written."""
+    r = x - y - borrow
+    return f"{x}-{y}" + (f"-{borrow}" if borrow else "") + f"={r}" + (f"+10={r + 10}" if r < 0 else "")
+
+
 def addition_lines(a: int, b: int) -> list[str]:
-    """One line per column, right to left: `x+y(+carry)=sum`; the last line's sum is whole."""
+    """One line per column, right to left (`addition_line`); the last line's sum is whole."""
     lines, carry = [], 0
     for x, y in zip(digits(a, len(str(max(a, b)))), digits(b, len(str(max(a, b))))):
-        total = x + y + carry
-        lines.append(f"{x}+{y}" + (f"+{carry}" if carry else "") + f"={total}")
-        carry = total // 10
+        lines.append(addition_line(x, y, carry))
+        carry = (x + y + carry) // 10
     return lines
 
 
 def subtraction_lines(a: int, b: int) -> list[str]:
-    """Columns of a - b for a >= b >= 0: `x-y(-borrow)=d`, or `1x-y(-borrow)=d` when the column
-    borrows ten from the next one."""
+    """Columns of a - b (a, b >= 0), right to left (`subtraction_line`); when a < b the top
+    column is left owing a borrow (its line ends in `+10=d`)."""
+    width = len(str(max(a, b)))
     lines, borrow = [], 0
-    for x, y in zip(digits(a, len(str(a))), digits(b, len(str(a)))):
-        paid = f"-{borrow}" if borrow else ""
-        if x - borrow < y:
-            lines.append(f"1{x}-{y}{paid}={10 + x - borrow - y}")
-            borrow = 1
-        else:
-            lines.append(f"{x}-{y}{paid}={x - borrow - y}")
-            borrow = 0
+    for x, y in zip(digits(a, width), digits(b, width)):
+        lines.append(subtraction_line(x, y, borrow))
+        borrow = int(x - y - borrow < 0)
     return lines
 
 
+def fact_drill(rng: random.Random, ops: str, n_lines: int) -> list[tuple[str, str]]:
+    """n_lines one-digit facts in the traces' own line formats, as (left of the first `=`
+    with it, the rest): `7+5+1=` / `13`, `4-7=` / `-3+10=7`, `7×8=` / `56+3=59`. The one-digit
+    tables are what a small model learns last from traces alone (each problem holds only a
+    few of them); drilled as ~8-token lines they cost a fraction of a problem."""
+    lines = []
+    for _ in range(n_lines):
+        op, x, y = rng.choice(ops), rng.randrange(10), rng.randrange(10)
+        c = rng.randrange(9 if op == "×" else 2)  # a product digit receives carries up to 8
+        line = {"+": addition_line, "-": subtraction_line, "×": product_line}[op](x, y, c)
+        left, _, right = line.partition("=")
+        lines.append((left + "=", right))
+    return lines
+
+
+def product_line(x: int, d: int, carry: int) -> str:
+    """One digit of a partial product: `x×d=p`, or `x×d=p+c=q` when the column receives a carry."""
+    return f"{x}×{d}={x * d}" + (f"+{carry}={x * d + carry}" if carry else "")
+
+
 def multiplication_lines(a: int, b: int) -> list[str]:
-    """`a×d=p` per nonzero digit d of b (shifted by its place: `a×40=p`), then the running sum."""
-    lines, total = [], None
+    """Long multiplication from one-digit steps. For each nonzero digit d of b (right to left):
+    a×d digit by digit (`product_line`), then the partial product shifted to d's place
+    (`47×80=3760`, read off the digit lines as an addition's answer is). Each partial after
+    the first is added to the running total column by column (`addition_lines`), and the
+    sum is written whole (`235+3760=3995`)."""
+    lines: list[str] = []
+    total = None
     for place, d in enumerate(digits(b, len(str(b)))):
         if d == 0 and b:  # a zero digit adds nothing: skip it as people do
             continue
+        carry = 0
+        if a >= 10:
+            for x in digits(a, len(str(a))):
+                lines.append(product_line(x, d, carry))
+                carry = (x * d + carry) // 10
         part = a * d * 10**place
         lines.append(f"{a}×{d * 10**place}={part}")
         if total is not None:
-            lines.append(f"{total}+{part}={total + part}")
+            lines += [f"{total} + {part}:", *addition_lines(total, part), f"{total}+{part}={total + part}"]
         total = part if total is None else total + part
     return lines
 
