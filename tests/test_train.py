@@ -101,18 +101,15 @@ def test_loss_decreases_and_router_biases_move():
 
 
 def test_mtp_joins_the_loss_at_mtp_start():
-    model = _model()
-    assert len(model.mtp) == 1
-    mtp_before = [p.detach().clone() for p in model.mtp.parameters()]
-    head_before = model.lm_head.weight.detach().clone()
-    result = train(_cfg(steps=2, mtp_start=0.5, lr=1e-2), model, Synthetic())
-    assert len(result.losses) == 2
-    # step 1 ran without MTP: its weights are untouched, the main model's moved
-    model2 = _model()
-    train(_cfg(steps=2, mtp_start=1.0, lr=1e-2), model2, Synthetic())
-    assert all(torch.equal(a, b) for a, b in zip(mtp_before, model2.mtp.parameters()))
-    assert not torch.equal(head_before, model2.lm_head.weight)
-    assert not all(torch.equal(a, b) for a, b in zip(mtp_before, model.mtp.parameters()))
+    mtp_before = [p.detach().clone() for p in _model().mtp.parameters()]
+    never = _model()
+    head_before = never.lm_head.weight.detach().clone()
+    train(_cfg(steps=2, mtp_start=1.0, lr=1e-2), never, Synthetic())
+    assert all(torch.equal(a, b) for a, b in zip(mtp_before, never.mtp.parameters()))
+    assert not torch.equal(head_before, never.lm_head.weight)
+    late = _model()
+    train(_cfg(steps=2, mtp_start=0.5, lr=1e-2), late, Synthetic())  # step 2 trains MTP
+    assert not any(torch.equal(a, b) for a, b in zip(mtp_before, late.mtp.parameters()))
 
 
 def test_metrics_report_no_mtp_loss_before_mtp_start(tmp_path):
