@@ -30,6 +30,7 @@ from nanoseek.train.trainer import TrainConfig
 
 STAGES = ("tokenizer", "pretrain", "sft", "rl", "eval", "report")
 TOKENIZER_TASK_CHATS = 3000  # generated task chats the tokenizer is trained on (beside all other text)
+SPEEDRUN_TOP_LEVEL = 3  # the hardest task level the speedrun pretrains on, and so reinforces and evaluates
 
 
 @dataclass
@@ -51,7 +52,8 @@ def _profiles() -> dict[str, Callable[[], Profile]]:
     quiet = dict(progress=None, save_every=50, keep_last=2)
     return {
         "speedrun": lambda: Profile(
-            model_preset="speedrun", vocab_size=4096, mixture=MixtureConfig(max_difficulty=3), sft_task_chats=3000,
+            model_preset="speedrun", vocab_size=4096, mixture=MixtureConfig(max_difficulty=SPEEDRUN_TOP_LEVEL),
+            sft_task_chats=3000,
             # lr 1e-3, bf16 matmuls, compiled, MTP only in the last tenth: docs/experiments.md
             pretrain=TrainConfig(steps=1300, lr=1e-3, warmup_steps=20, router_bias_gamma=0.01, bf16=True,
                                  compile=True, mtp_start=0.9, **quiet),
@@ -61,9 +63,10 @@ def _profiles() -> dict[str, Callable[[], Profile]]:
             sft_data=DataConfig(batch_size=8, seq_len=256),
             rl=GRPOConfig(steps=30, prompts_per_step=8, group_size=8, max_new_tokens=160, lr=2e-5,
                           families=("addition", "subtraction", "multiplication", "linear_equation"),
-                          max_difficulty=3, max_seconds=90),
-            # the levels pretraining reaches; 160 tokens hold a 2x2-digit multiplication's trace
-            eval=EvalConfig(n_per=64, k=1, max_new_tokens=160, difficulty=(1, 2, 3), max_slots=128),
+                          max_difficulty=SPEEDRUN_TOP_LEVEL, max_seconds=90),
+            # max_new_tokens: room for a 2x2-digit multiplication's trace
+            eval=EvalConfig(n_per=64, k=1, max_new_tokens=160, difficulty=tuple(range(1, SPEEDRUN_TOP_LEVEL + 1)),
+                            max_slots=128),
         ),
         "tiny": lambda: Profile(
             model_preset="tiny", vocab_size=1024, mixture=MixtureConfig(), sft_task_chats=100,

@@ -52,7 +52,7 @@ def _default_families() -> dict[str, float]:
 
 @dataclass
 class MixtureConfig:
-    # Shares of documents (a drill document is about twice a task chat's tokens).
+    # Shares of documents, not tokens: mixture.json counts the tokens each source got.
     shares: dict[str, float] = field(
         default_factory=lambda: {"tasks": 0.65, "drills": 0.15, "chat": 0.18, "text": 0.02})
     families: dict[str, float] = field(default_factory=_default_families)
@@ -76,7 +76,6 @@ class MixtureConfig:
         if not 0 <= self.curriculum <= 1 or self.max_difficulty < 1:
             raise ValueError(f"MixtureConfig.curriculum must be in [0, 1] and max_difficulty >= 1, got "
                              f"{self.curriculum!r}, {self.max_difficulty!r}")
-
 
     @property
     def drill_ops(self) -> str:

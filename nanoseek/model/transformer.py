@@ -54,8 +54,8 @@ class Transformer(nn.Module):
         )
         self.rotary = RotaryEmbedding(cfg)
         # Whether the training loss runs the MTP modules. The trainer turns it off until
-        # TrainConfig.mtp_start: MTP costs a third of a step, and early steps buy more as
-        # next-token steps (docs/experiments.md).
+        # TrainConfig.mtp_start: early steps buy more as cheaper next-token-only steps
+        # (measured in docs/experiments.md).
         self.mtp_in_loss = True
         if cfg.tie_word_embeddings:
             self.lm_head.weight = self.embed_tokens.weight
@@ -77,7 +77,8 @@ class Transformer(nn.Module):
 
         `labels[b, i]` is the token that should follow `input_ids[b, :i+1]` (already shifted, as
         our loaders yield them; IGNORE_INDEX = no loss). MTP depth k at position i predicts
-        `labels[b, i+k]` (while `mtp_in_loss`; else the loss has no MTP part). `caches` (one per decoder layer) switch attention to incremental decoding."""
+        `labels[b, i+k]` (while `mtp_in_loss`; else the loss has no MTP part). `caches` (one per
+        decoder layer) switch attention to incremental decoding."""
         h, balance = self.hidden_states(input_ids, positions, caches, absorb)
         if labels is None:
             return self.logits(h)

@@ -119,7 +119,7 @@ class GRPOConfig:
     difficulty: int = 1  # starting level of every family
     curriculum: bool = True  # raise a family's level when its recent accuracy passes promote_at
     promote_at: float = 0.6
-    max_difficulty: int | None = None  # the curriculum's top level; None = each family's own (keep RL where pretraining went)
+    max_difficulty: int | None = None  # the curriculum's top level (where pretraining stopped); None = the family's
     template: str = "chat"  # "chat" (R1 chat template) | "r1-zero" (plain-text R1-Zero template)
     reward: RewardWeights = field(default_factory=RewardWeights)
     seed: int = 0

@@ -62,6 +62,11 @@ def subtraction_line(x: int, y: int, borrow: int) -> str:
     return f"{x}-{y}" + (f"-{borrow}" if borrow else "") + f"={r}" + (f"+10={r + 10}" if r < 0 else "")
 
 
+def product_line(x: int, d: int, carry: int) -> str:
+    """One digit of a partial product: `x×d=p`, or `x×d=p+c=q` when the column receives a carry."""
+    return f"{x}×{d}={x * d}" + (f"+{carry}={x * d + carry}" if carry else "")
+
+
 def addition_lines(a: int, b: int) -> list[str]:
     """One line per column, right to left (`addition_line`); the last line's sum is whole."""
     lines, carry = [], 0
@@ -86,7 +91,7 @@ def fact_drill(rng: random.Random, ops: str, n_lines: int) -> list[tuple[str, st
     """n_lines one-digit facts in the traces' own line formats, as (left of the first `=`
     with it, the rest): `7+5+1=` / `13`, `4-7=` / `-3+10=7`, `7×8=` / `56+3=59`. The one-digit
     tables are what a small model learns last from traces alone (each problem holds only a
-    few of them); drilled as ~8-token lines they cost a fraction of a problem."""
+    few of them); a drilled fact costs a line, not a whole problem."""
     lines = []
     for _ in range(n_lines):
         op, x, y = rng.choice(ops), rng.randrange(10), rng.randrange(10)
@@ -95,11 +100,6 @@ def fact_drill(rng: random.Random, ops: str, n_lines: int) -> list[tuple[str, st
         left, _, right = line.partition("=")
         lines.append((left + "=", right))
     return lines
-
-
-def product_line(x: int, d: int, carry: int) -> str:
-    """One digit of a partial product: `x×d=p`, or `x×d=p+c=q` when the column receives a carry."""
-    return f"{x}×{d}={x * d}" + (f"+{carry}={x * d + carry}" if carry else "")
 
 
 def multiplication_lines(a: int, b: int) -> list[str]:
