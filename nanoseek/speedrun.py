@@ -61,11 +61,11 @@ def _profiles() -> dict[str, Callable[[], Profile]]:
             sft=TrainConfig(steps=200, lr=5e-4, warmup_steps=10, schedule="cosine", router_bias_gamma=0.01,
                             bf16=True, **quiet),
             sft_data=DataConfig(batch_size=8, seq_len=256),
-            rl=GRPOConfig(steps=30, prompts_per_step=8, group_size=8, max_new_tokens=160, lr=2e-5,
+            rl=GRPOConfig(steps=30, prompts_per_step=8, group_size=8, max_new_tokens=256, lr=2e-5,
                           families=("addition", "subtraction", "multiplication", "linear_equation"),
                           max_difficulty=SPEEDRUN_TOP_LEVEL, max_seconds=90),
-            # max_new_tokens: room for a 2x2-digit multiplication's trace
-            eval=EvalConfig(n_per=64, k=1, max_new_tokens=160, difficulty=tuple(range(1, SPEEDRUN_TOP_LEVEL + 1)),
+            # max_new_tokens: room for every level-3 trace and its answer
+            eval=EvalConfig(n_per=64, k=1, max_new_tokens=256, difficulty=tuple(range(1, SPEEDRUN_TOP_LEVEL + 1)),
                             max_slots=128),
         ),
         "tiny": lambda: Profile(

@@ -6,7 +6,8 @@ import pytest
 from nanoseek.data.rewards import CJK, SPANISH_LETTERS, language_units
 from nanoseek.data.tasks import FAMILIES, LANGUAGES, generate, verify
 from nanoseek.data.tasks.common import BOXED, with_boxed
-from nanoseek.data.tasks.phrasings import STYLES, TEMPLATES, phrase, templates
+from nanoseek.data.tasks.composed_phrasings import COMPOSED, STORIES
+from nanoseek.data.tasks.phrasings import STYLES, TEMPLATES, phrase, template_groups, templates
 
 FIELD = re.compile(r"\{[a-z_]+\}")
 # the fields every template of a set must show, or the question could not be answered
@@ -17,7 +18,9 @@ NEEDED = {"addition": {"a", "b"}, "subtraction": {"a", "b"}, "multiplication": {
 
 
 def every_template(lang: str, style: str) -> list[str]:
-    return [t for by_lang in TEMPLATES.values() for t in by_lang[lang][style]]
+    """Hand-written and, for training, composed templates of every family."""
+    composed = [t for by_lang in COMPOSED.values() for group in by_lang[lang] for t in group]
+    return [t for by_lang in TEMPLATES.values() for t in by_lang[lang][style]] + composed * (style == "train")
 
 
 def template_of(problem, style: str) -> int | None:
@@ -45,12 +48,41 @@ def test_train_and_heldout_phrasings_are_disjoint():
         assert not set(every_template(lang, "train")) & set(every_template(lang, "heldout"))
 
 
+def test_composed_phrasings_keep_clear_of_the_heldout_stories_subjects():
+    subjects = ("student", "hiker", "altitude", "bus", "passenger", "ticket", "alumno", "excursionista",
+                "altitud", "autobus", "pasajero", "entrada", "学生", "登山", "海拔", "大巴", "乘客", "张票")
+    for by_lang in COMPOSED.values():
+        for groups in by_lang.values():
+            assert not [t for group in groups for t in group if any(s in t.lower() for s in subjects)]
+
+
 def test_templates_are_bare_questions_that_show_what_the_answer_needs():
     for name, by_lang in TEMPLATES.items():
-        for by_style in by_lang.values():
-            for t in by_style["train"] + by_style["heldout"]:
+        for lang, by_style in by_lang.items():
+            composed = [t for group in COMPOSED.get(name, {}).get(lang, ()) for t in group]
+            for t in by_style["train"] + by_style["heldout"] + tuple(composed):
                 assert "boxed" not in t and t == t.strip()
                 assert NEEDED[name] <= {f[1:-1] for f in FIELD.findall(t)}, t
+
+
+def test_composed_phrasings_line_up_across_languages_and_keep_only_the_numbers_open():
+    assert set(COMPOSED) == set(STORIES) == {"addition", "subtraction", "multiplication"}
+    for by_lang in COMPOSED.values():
+        bare, stories = by_lang["en"]
+        assert len(bare) == 30 and len(stories) >= 35
+        for lang in LANGUAGES:
+            assert [len(group) for group in by_lang[lang]] == [len(bare), len(stories)]
+            for group in by_lang[lang]:
+                assert len(set(group)) == len(group)
+                assert all({f[1:-1] for f in FIELD.findall(t)} == {"a", "b"} for t in group), group
+
+
+def test_word_problems_agree_in_spanish_and_count_with_measure_words_in_chinese():
+    stories = COMPOSED["addition"]
+    assert "Sara has {a} stamps and gets {b} more. How many stamps does Sara have now?" in stories["en"][1]
+    assert "Marta tiene {a} sellos y consigue {b} más. ¿Cuántos sellos tiene ahora?" in stories["es"][1]
+    assert "Marta tiene {a} manzanas y consigue {b} más. ¿Cuántas manzanas tiene ahora?" in stories["es"][1]
+    assert "小华有 {a} 张邮票，又得到了 {b} 张。小华现在有多少张邮票？" in stories["zh"][1]
 
 
 def test_templates_are_written_in_their_language():
@@ -99,15 +131,26 @@ def test_phrasing_changes_the_question_only(family):
 
 
 def test_phrasings_are_deterministic_and_all_in_use():
-    a = generate("addition", 200, seed=0)
-    assert [p.question for p in a] == [p.question for p in generate("addition", 200, seed=0)]
-    assert [p.question for p in a] != [p.question for p in generate("addition", 200, seed=1)]
+    a = generate("countdown", 200, seed=0)
+    assert [p.question for p in a] == [p.question for p in generate("countdown", 200, seed=0)]
+    assert [p.question for p in a] != [p.question for p in generate("countdown", 200, seed=1)]
     assert {template_of(p, "train") for p in a} == set(range(len(templates(a[0], "train"))))
     assert phrase(a[0], "heldout", "k") == phrase(a[0], "heldout", "k")
 
 
-def test_a_problem_keeps_its_template_slot_across_languages():
-    slots = {lang: [template_of(p, "train") for p in generate("countdown", 20, seed=3, lang=lang)]
+def test_arithmetic_questions_are_hand_written_bare_and_word_problems_in_about_equal_shares():
+    problems = generate("subtraction", 300, seed=0, lang="es")
+    hand, bare, stories = (len(group) for group in template_groups(problems[0], "train"))
+    slots = [template_of(p, "train") for p in problems]
+    assert {s for s in slots if s < hand} == set(range(hand))
+    shares = [sum(lo <= s < hi for s in slots) / len(slots)
+              for lo, hi in ((0, hand), (hand, hand + bare), (hand + bare, hand + bare + stories))]
+    assert all(0.25 <= share <= 0.42 for share in shares), shares
+
+
+@pytest.mark.parametrize("family", ["countdown", "multiplication"])
+def test_a_problem_keeps_its_template_slot_across_languages(family):
+    slots = {lang: [template_of(p, "train") for p in generate(family, 20, seed=3, lang=lang)]
              for lang in LANGUAGES}
     assert slots["en"] == slots["es"] == slots["zh"]
 

@@ -1,7 +1,9 @@
 """Many ways to ask each task's question, so the model learns the task rather than one
 sentence. Per family and language there are "train" templates, the only ones training
 sees, and "heldout" templates, kept for evaluation: a model that solves heldout phrasings
-understood the question, it did not memorise its wording.
+understood the question, it did not memorise its wording. The arithmetic families also
+train on hundreds of bare questions and word problems composed from parts
+(composed_phrasings.py), a third of their questions each.
 
 A template is the bare question as a `str.format` string over fields of `Problem.metadata`
 (addition: {a} and {b}; countdown: {numbers_text} and {target}; ...); `phrase` fills one
@@ -14,6 +16,7 @@ family's `make` wrote; the split and the answer never depend on the wording.
 import hashlib
 
 from nanoseek.data.tasks.common import Problem, with_boxed
+from nanoseek.data.tasks.composed_phrasings import COMPOSED
 
 STYLES = ("train", "heldout")
 
@@ -791,18 +794,29 @@ def template_set(problem: Problem) -> str:
     return f"calendar/{problem.metadata['kind']}" if problem.family == "calendar" else problem.family
 
 
+def template_groups(problem: Problem, style: str) -> tuple[tuple[str, ...], ...]:
+    """The templates of one style ("train" or "heldout") that fit a problem, in the groups
+    `phrase` draws from equally: the hand-written templates and, for training questions of
+    the arithmetic families, the composed bare questions and word problems."""
+    name = template_set(problem)
+    hand = (TEMPLATES[name][problem.lang][style],)
+    return hand + COMPOSED[name][problem.lang] if style == "train" and name in COMPOSED else hand
+
+
 def templates(problem: Problem, style: str) -> tuple[str, ...]:
-    """The templates of one style ("train" or "heldout") that fit a problem."""
-    return TEMPLATES[template_set(problem)][problem.lang][style]
+    """Every template of one style that fits a problem."""
+    return tuple(t for group in template_groups(problem, style) for t in group)
 
 
 def phrase(problem: Problem, style: str, key: str) -> str:
-    """The problem's question in a template of `style`, picked by a hash of (family, key);
-    another bit of the hash appends the \\boxed{} instruction, for about half of the keys.
-    The key (in `generate`: seed, difficulty and draw index) is language-independent and
-    each language lists its templates in the same order, so the same problem in another
-    language is asked in the translation of the same template."""
+    """The problem's question in a template of `style`, picked by a hash of (family, key):
+    one bit appends the \\boxed{} instruction, for about half of the keys, others pick a
+    group of `template_groups` and a template in it. The key (in `generate`: seed,
+    difficulty and draw index) is language-independent and each language lists its
+    templates in the same order, so the same problem in another language is asked in the
+    translation of the same template."""
     h = int.from_bytes(hashlib.sha256(f"{problem.family}/{key}".encode()).digest()[:8], "big")
-    options = templates(problem, style)
+    groups = template_groups(problem, style)
+    options = groups[(h >> 40) % len(groups)]
     question = options[h % len(options)].format(**problem.metadata)
     return with_boxed(question, problem.lang) if h >> 32 & 1 else question
