@@ -10,7 +10,7 @@ from torch.fx.experimental.proxy_tensor import make_fx
 
 from nanoseek import Transformer
 from nanoseek.config import tiny
-from nanoseek.inference import AsyncEngine, Engine, EngineError, SamplingParams
+from nanoseek.inference import AsyncEngine, Engine, EngineError, SamplingError, SamplingParams
 from nanoseek.inference.engine import MAX_FAILED_STEPS
 from nanoseek.inference.cache import LatentCachePool, StepView, latent_width, mha_width
 from nanoseek.inference.compile import SkinnyMatmuls, packed_linear
@@ -369,5 +369,21 @@ def test_invalid_params_name_the_field(model):
     engine = Engine(model, max_slots=1, max_len=32)
     with pytest.raises(ValueError, match="top_p"):
         engine.add_request([1, 2], SamplingParams(top_p=0.0))
+    vocab = model.config.vocab_size
+    for field, params in [("top_k", SamplingParams(top_k=vocab + 1)), ("top_k", SamplingParams(top_k=2**63)),
+                          ("temperature", SamplingParams(temperature=float("inf"))),
+                          ("temperature", SamplingParams(temperature=float("nan")))]:
+        with pytest.raises(SamplingError, match=f"SamplingParams.{field} must be") as caught:
+            engine.add_request([1, 2], params)
+        assert caught.value.field == field
+    SamplingParams(top_k=vocab).validate(vocab)  # the whole vocabulary is a valid k
     with pytest.raises(ValueError, match="prompt"):
         engine.add_request([1] * 40)
+
+
+def test_a_temperature_too_small_to_divide_by_is_greedy(model):
+    tiny_temperature = SamplingParams(max_new_tokens=12, stop_token_ids=(), temperature=1e-30, seed=3)
+    assert tiny_temperature.greedy and not SamplingParams(temperature=1e-4).greedy
+    engine = Engine(model, max_slots=2, max_len=64)
+    for prompt, c in zip(PROMPTS[:2], engine.generate(PROMPTS[:2], tiny_temperature)):
+        assert c.token_ids == argmax_decode(model, prompt, 12)

@@ -193,6 +193,7 @@ BAD_CHAT = [
     ({"model": "M", "messages": HELLO, "temperature": "hot"}, 400, "temperature"),
     ({"model": "M", "messages": HELLO, "temperature": 3}, 400, "temperature"),
     ({"model": "M", "messages": HELLO, "top_p": 0}, 400, "top_p"),
+    ({"model": "M", "messages": HELLO, "top_k": 2**63}, 400, "top_k"),  # past the vocabulary
     ({"model": "M", "messages": HELLO, "max_tokens": 0}, 400, "max_tokens"),
     ({"model": "M", "messages": HELLO, "max_tokens": "10"}, 400, "max_tokens"),
     ({"model": "M", "messages": HELLO, "max_tokens": 1.5}, 400, "max_tokens"),
@@ -217,6 +218,7 @@ BAD_COMPLETION = [
     ({"model": "M", "prompt": LONG}, 400, "prompt"),
     ({"model": "M", "prompt": "hi", "max_tokens": 1000}, 400, "max_tokens"),
     ({"model": "M", "prompt": "hi", "echo": True}, 400, "echo"),
+    ({"model": "M", "prompt": "hi", "top_k": 10**9}, 400, "top_k"),
     ({"model": "M", "prompt": "hi", "best_of": 2}, 400, "best_of"),
     ({"model": "nope", "prompt": "hi"}, 404, "model"),
 ]
@@ -447,3 +449,15 @@ def test_nanoseek_serve_command(checkpoint, tmp_path):
     assert proc.returncode == 0, out
     assert f"http://127.0.0.1:{port}/" in out and "API key required" in out
     assert "compiled the decode steps in" in out  # the default: compiled before serving
+
+
+def test_generation_config_defaults_are_checked_when_loaded(tmp_path):
+    from nanoseek.serve.backend import Defaults
+
+    path = tmp_path / "generation_config.json"
+    path.write_text(json.dumps({"temperature": 0.3, "top_p": 0.9}))
+    assert Defaults.load(tmp_path) == Defaults(temperature=0.3, top_p=0.9)
+    for bad in ({"temperature": -5}, {"top_p": 1.5}, {"temperature": float("nan")}):
+        path.write_text(json.dumps(bad))
+        with pytest.raises(ValueError, match=r"generation_config.json: temperature must be a finite number >= 0"):
+            Defaults.load(tmp_path)

@@ -6,8 +6,8 @@
 """
 
 from nanoseek.inference.engine import AsyncEngine, Completion, Engine, EngineError, TokenDelta
-from nanoseek.inference.sampling import SamplingParams
+from nanoseek.inference.sampling import SamplingError, SamplingParams
 from nanoseek.inference.text import IncrementalDetokenizer, Split, TextStream, ThinkSplitter
 
-__all__ = ["AsyncEngine", "Completion", "Engine", "EngineError", "IncrementalDetokenizer", "SamplingParams", "Split",
-           "TextStream", "ThinkSplitter", "TokenDelta"]
+__all__ = ["AsyncEngine", "Completion", "Engine", "EngineError", "IncrementalDetokenizer", "SamplingError",
+           "SamplingParams", "Split", "TextStream", "ThinkSplitter", "TokenDelta"]

@@ -10,11 +10,23 @@ A token is drawn by inverting the CDF of its row with that one uniform number.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
 
 _MASK64 = (1 << 64) - 1
+# Below this temperature a request is greedy: dividing float32 logits by less overflows them to
+# inf/nan, which samples garbage, while the distribution is already all but its argmax.
+MIN_TEMPERATURE = 1e-5
+
+
+class SamplingError(ValueError):
+    """A SamplingParams field out of its range; `field` names it for the API's error."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = name
 
 
 @dataclass
@@ -34,7 +46,7 @@ class SamplingParams:
 
     @property
     def greedy(self) -> bool:
-        return self.temperature == 0.0 or self.top_k == 1
+        return self.temperature < MIN_TEMPERATURE or self.top_k == 1
 
     @property
     def penalised(self) -> bool:
@@ -48,9 +60,11 @@ class SamplingParams:
         """Raise ValueError naming the field and its allowed values (call at the API edge)."""
         _require(isinstance(self.max_new_tokens, int) and self.max_new_tokens >= 1,
                  "max_new_tokens", "an integer >= 1", self.max_new_tokens)
-        _require(self.temperature >= 0, "temperature", "a number >= 0", self.temperature)
+        _require(math.isfinite(self.temperature) and self.temperature >= 0, "temperature", "a finite number >= 0",
+                 self.temperature)
         _require(0 < self.top_p <= 1, "top_p", "a number in (0, 1]", self.top_p)
-        _require(isinstance(self.top_k, int) and self.top_k >= 0, "top_k", "an integer >= 0", self.top_k)
+        _require(isinstance(self.top_k, int) and 0 <= self.top_k <= vocab_size, "top_k",
+                 f"an integer in [0, {vocab_size}] (the vocabulary)", self.top_k)
         _require(-2 <= self.presence_penalty <= 2, "presence_penalty", "a number in [-2, 2]", self.presence_penalty)
         _require(-2 <= self.frequency_penalty <= 2, "frequency_penalty", "a number in [-2, 2]",
                  self.frequency_penalty)
@@ -61,7 +75,7 @@ class SamplingParams:
 
 def _require(ok: bool, name: str, allowed: str, value) -> None:
     if not ok:
-        raise ValueError(f"SamplingParams.{name} must be {allowed}, got {value!r}")
+        raise SamplingError(name, f"SamplingParams.{name} must be {allowed}, got {value!r}")
 
 
 def token_uniform(generator: torch.Generator, seed: int, index: int) -> float:

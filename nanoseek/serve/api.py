@@ -40,7 +40,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from nanoseek.inference import EngineError, SamplingParams, Split
+from nanoseek.inference import EngineError, SamplingError, SamplingParams, Split
 from nanoseek.serve.backend import Admission, ChatModel, QueueFull
 from nanoseek.serve.policy import Policy, Reply
 from nanoseek.serve.protocol import (APIError, ChatRequest, CompletionRequest, chat_chunk, completion_chunk,
@@ -179,8 +179,9 @@ def _sampling(model: ChatModel, req, max_tokens: int) -> SamplingParams:
                             frequency_penalty=req.frequency_penalty or 0.0, ignore_eos=req.ignore_eos)
     try:
         params.validate(model.engine.engine.config.vocab_size)
-    except ValueError as e:  # ranges are checked by the schema; this is a last guard
-        raise APIError(400, str(e)) from None
+    except SamplingError as e:  # the schema checks what it can; bounds that need the model end here
+        param = "max_tokens" if e.field == "max_new_tokens" else e.field
+        raise APIError(400, str(e), param=param, code="invalid_value") from None
     return params
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import threading
 from dataclasses import dataclass
@@ -46,7 +47,11 @@ class Defaults:
         cfg = json.loads(path.read_text())
         if cfg.get("do_sample") is False:
             return cls(temperature=0.0, top_p=1.0)
-        return cls(float(cfg.get("temperature", cls.temperature)), float(cfg.get("top_p", cls.top_p)))
+        temperature, top_p = float(cfg.get("temperature", cls.temperature)), float(cfg.get("top_p", cls.top_p))
+        if not (math.isfinite(temperature) and temperature >= 0 and 0 < top_p <= 1):
+            raise ValueError(f"{path}: temperature must be a finite number >= 0 and top_p in (0, 1], got "
+                             f"{temperature!r} and {top_p!r}")
+        return cls(temperature, top_p)
 
 
 class ChatModel:
