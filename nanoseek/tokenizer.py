@@ -154,8 +154,9 @@ def _assistant_parts(message: dict) -> tuple[str, str]:
     return reasoning.strip(), content.strip()
 
 
-def _chat_segments(messages: list[dict], add_generation_prompt: bool) -> list[tuple[str, bool]]:
-    """The rendered conversation as (text, trained) pieces.
+def _chat_segments(messages: list[dict], add_generation_prompt: bool) -> list[tuple[str, str, bool]]:
+    """The rendered conversation as (template, content, trained) pieces: the template's
+    special tokens, then text a person or the model wrote, which is encoded as text.
 
     Every piece boundary sits next to a special token, and the tokenizer never merges
     across special tokens, so encoding the pieces one by one equals encoding the whole.
@@ -164,24 +165,27 @@ def _chat_segments(messages: list[dict], add_generation_prompt: bool) -> list[tu
         if m.get("role") not in ROLES:
             raise ValueError(f"message role must be one of {ROLES}, got {m.get('role')!r}")
     system = "\n\n".join(m["content"] for m in messages if m["role"] == "system" and m["content"])
-    segments = [(BOS + system, False)]
+    segments = [(BOS, system, False)]
     for i, m in enumerate(messages):
         if m["role"] == "user":
-            segments.append((USER + m["content"], False))
+            segments.append((USER, m["content"], False))
         elif m["role"] == "assistant":
             reasoning, answer = _assistant_parts(m)
-            segments.append((ASSISTANT, False))
+            segments.append((ASSISTANT, "", False))
             # Only the final turn keeps its reasoning (R1 never feeds old thoughts back).
-            think = f"{THINK}\n{reasoning}\n{END_THINK}\n\n" if i == len(messages) - 1 else ""
-            segments.append((think + answer + EOS, True))
+            if i == len(messages) - 1:
+                segments += [(THINK, f"\n{reasoning}\n", True), (END_THINK, f"\n\n{answer}", True)]
+            else:
+                segments.append(("", answer, True))
+            segments.append((EOS, "", True))
     if add_generation_prompt:
-        segments.append((ASSISTANT + THINK + "\n", False))
+        segments.append((ASSISTANT + THINK, "\n", False))
     return segments
 
 
 def render_chat(messages: list[dict], add_generation_prompt: bool = False) -> str:
     """The conversation as text, exactly as `CHAT_TEMPLATE` renders it."""
-    return "".join(text for text, _ in _chat_segments(messages, add_generation_prompt))
+    return "".join(template + content for template, content, _ in _chat_segments(messages, add_generation_prompt))
 
 
 # ----------------------------------------------------------------------------------------
@@ -193,6 +197,9 @@ class Tokenizer:
 
     def __init__(self, backend: Backend):
         self.backend = backend
+        # the same tokenizer reading special-token spellings as plain text, for what people write
+        self.text_backend = Backend.from_str(backend.to_str())
+        self.text_backend.encode_special_tokens = True
         ids = {t: backend.token_to_id(t) for t in SPECIAL_TOKENS}
         missing = [t for t, i in ids.items() if i is None]
         if missing:
@@ -208,6 +215,11 @@ class Tokenizer:
     def encode(self, text: str) -> list[int]:
         """Token ids of `text`; no bos/eos added. Special-token spellings become their id."""
         return self.backend.encode(text, add_special_tokens=False).ids
+
+    def encode_text(self, text: str) -> list[int]:
+        """Token ids of text a user, a system prompt, a tool or the model wrote: a special-token
+        spelling in it stays text, so no one can forge a turn."""
+        return self.text_backend.encode(text, add_special_tokens=False).ids
 
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
         """`encode` over many texts at once (parallel in Rust)."""
@@ -233,8 +245,8 @@ class Tokenizer:
         """
         ids: list[int] = []
         mask: list[int] = []
-        for text, trained in _chat_segments(messages, add_generation_prompt):
-            piece = self.encode(text)
+        for template, content, trained in _chat_segments(messages, add_generation_prompt):
+            piece = self.encode(template) + self.encode_text(content)
             ids += piece
             mask += [int(trained)] * len(piece)
         return ids, mask
