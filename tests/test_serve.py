@@ -252,6 +252,28 @@ def test_oversized_body_is_413(server, name):
     assert r.status_code == 413 and r.json()["error"]["code"] == "request_too_large"
 
 
+def test_oversized_body_is_refused_while_streaming_in(server, name):
+    def chunks():  # no Content-Length: the server has to count as it reads
+        yield json.dumps({"model": name, "messages": [{"role": "user", "content": ""}]})[:-3].encode()
+        for _ in range(64):
+            yield b"x" * (64 << 10)
+    r = httpx.post(server.url + "/v1/chat/completions", content=chunks(),
+                   headers={"Content-Type": "application/json"}, timeout=30)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "request_too_large"
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_json_routes_take_only_json(server, name, content_type):
+    body = json.dumps({"model": name, "messages": HELLO, "max_tokens": 2})
+    headers = {"Content-Type": content_type} if content_type else {}
+    for path in ("/v1/chat/completions", "/v1/completions"):
+        r = httpx.post(server.url + path, content=body, headers=headers, timeout=30)
+        assert r.status_code == 415 and r.json()["error"]["code"] == "unsupported_media_type"
+    r = httpx.post(server.url + "/v1/chat/completions", content=body,
+                   headers={"Content-Type": "application/json; charset=utf-8"}, timeout=30)
+    assert r.status_code == 200
+
+
 # ---- many clients, disconnects, capacity, keys ------------------------------------------------
 
 

@@ -147,15 +147,32 @@ def create_app(model: ChatModel, *, policy: Policy | None = None, api_key: str |
 
 
 async def _parse(request: Request, schema):
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise APIError(413, f"request body is {len(body)} bytes; the limit is {MAX_BODY}", code="request_too_large")
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":  # a browser sends text/plain cross-site without asking first
+        raise APIError(415, f"Content-Type must be application/json, got {media_type or 'none'!r}",
+                       code="unsupported_media_type")
+    body = await _read_body(request)
     try:
         req = schema.model_validate_json(body)
     except ValidationError as e:
         raise validation_error(e) from None
     req.check()
     return req
+
+
+async def _read_body(request: Request) -> bytes:
+    """The body, refused with 413 as soon as it passes MAX_BODY (not after reading it all)."""
+    too_large = APIError(413, f"request body is over the limit of {MAX_BODY} bytes", code="request_too_large")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _budget(model: ChatModel, prompt_tokens: int, asked: int | None, prompt_param: str) -> int:
