@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 
 import httpx
@@ -260,6 +261,17 @@ def test_oversized_body_is_refused_while_streaming_in(server, name):
     r = httpx.post(server.url + "/v1/chat/completions", content=chunks(),
                    headers={"Content-Type": "application/json"}, timeout=30)
     assert r.status_code == 413 and r.json()["error"]["code"] == "request_too_large"
+
+
+def test_prompts_are_tokenized_off_the_event_loop(server, name, monkeypatch):
+    tokenizer, threads = server.model.tokenizer, []
+    for method in ("encode", "encode_chat"):
+        original = getattr(tokenizer, method)
+        monkeypatch.setattr(tokenizer, method, lambda *a, _f=original, **k: threads.append(threading.current_thread())
+                            or _f(*a, **k))
+    assert post(server, "/v1/chat/completions", {"model": name, "messages": HELLO, "max_tokens": 2}).status_code == 200
+    assert post(server, "/v1/completions", {"model": name, "prompt": "hi", "max_tokens": 2}).status_code == 200
+    assert threads and server.thread not in threads  # uvicorn's loop runs in server.thread
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])

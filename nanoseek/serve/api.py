@@ -112,7 +112,8 @@ def create_app(model: ChatModel, *, policy: Policy | None = None, api_key: str |
         req = await _parse(request, ChatRequest)
         check_model(req.model)
         messages = req.chat_messages()
-        prompt = model.chat_prompt(policy.apply(messages))
+        # tokenizing a long prompt takes a while: off the event loop, which every stream shares
+        prompt = await anyio.to_thread.run_sync(model.chat_prompt, policy.apply(messages))
         max_tokens = _budget(model, len(prompt), req.token_limit, "messages")
         reply = policy.decide(messages[-1]["content"])
         events, admission = _events(app, model, reply, prompt, req, max_tokens, think=True)
@@ -129,7 +130,7 @@ def create_app(model: ChatModel, *, policy: Policy | None = None, api_key: str |
         authorize(request)
         req = await _parse(request, CompletionRequest)
         check_model(req.model)
-        prompt, text = _completion_prompt(model, req)
+        prompt, text = await anyio.to_thread.run_sync(_completion_prompt, model, req)
         max_tokens = _budget(model, len(prompt), req.token_limit, "prompt")
         refusal = policy.check_refusal(text)
         events, admission = _events(app, model, refusal, prompt, req, max_tokens, think=False)
