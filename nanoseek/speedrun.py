@@ -64,7 +64,8 @@ def _profiles() -> dict[str, Callable[[], Profile]]:
             rl=GRPOConfig(steps=30, prompts_per_step=8, group_size=8, max_new_tokens=256, lr=2e-5,
                           families=("addition", "subtraction", "multiplication", "linear_equation"),
                           max_difficulty=SPEEDRUN_TOP_LEVEL, max_seconds=90),
-            # max_new_tokens: room for every level-3 trace and its answer
+            # max_new_tokens: room for every level-3 arithmetic trace with its answer (docs/experiments.md);
+            # the longest logic traces still run past it
             eval=EvalConfig(n_per=64, k=1, max_new_tokens=256, difficulty=tuple(range(1, SPEEDRUN_TOP_LEVEL + 1)),
                             max_slots=128),
         ),

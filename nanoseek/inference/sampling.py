@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import torch
 
 _MASK64 = (1 << 64) - 1
-# Below this temperature a request is greedy: dividing float32 logits by less overflows them to
-# inf/nan, which samples garbage, while the distribution is already all but its argmax.
+# Below this temperature a request is greedy (as vLLM's sampling epsilon): the distribution is
+# then its argmax, and dividing float32 logits by far smaller ones overflows them to inf/nan.
 MIN_TEMPERATURE = 1e-5
 
 
@@ -57,7 +57,8 @@ class SamplingParams:
         return self.top_k > 1 or self.top_p < 1.0
 
     def validate(self, vocab_size: int) -> None:
-        """Raise ValueError naming the field and its allowed values (call at the API edge)."""
+        """Raise SamplingError (a ValueError) naming the field and its allowed values (call at
+        the API edge)."""
         _require(isinstance(self.max_new_tokens, int) and self.max_new_tokens >= 1,
                  "max_new_tokens", "an integer >= 1", self.max_new_tokens)
         _require(math.isfinite(self.temperature) and self.temperature >= 0, "temperature", "a finite number >= 0",

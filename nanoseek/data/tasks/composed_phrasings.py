@@ -150,14 +150,17 @@ STORIES = {
 
 
 def fields(template: str) -> set[str]:
+    """The names of a format string's fields."""
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
 def thing_words(thing: Thing, lang: str) -> dict[str, str]:
+    """The story fields a kind of thing fills in one language."""
     if lang == "zh":
         return {"thing": thing.zh, "m": thing.zh_measure}
-    words = {"things": getattr(thing, lang)}
-    return words | {"Cuantos": "Cuántas" if thing.es_feminine else "Cuántos"} if lang == "es" else words
+    if lang == "es":
+        return {"things": thing.es, "Cuantos": "Cuántas" if thing.es_feminine else "Cuántos"}
+    return {"things": thing.en}
 
 
 def fill_story(frame: dict[str, str], lang: str) -> list[str]:
