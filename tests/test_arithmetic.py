@@ -7,7 +7,7 @@ import pytest
 
 from nanoseek.data.tasks import generate
 from nanoseek.data.tasks.arithmetic import (
-    addition_lines, carries, fact_drill, multiplication_lines, subtraction_lines,
+    addition_lines, carries, fact_drill, multiplication_lines, subtraction_lines, subtraction_steps,
 )
 
 
@@ -23,6 +23,16 @@ def test_subtraction_borrows_after_a_negative_difference_and_pays_back_in_the_ne
     assert subtraction_lines(52, 52) == ["2-2=0", "5-5=0"]
     assert subtraction_lines(57, 64) == ["7-4=3", "5-6=-1+10=9"]  # a < b: the top column owes a borrow
     assert subtraction_lines(5, 40) == ["5-0=5", "0-4=-4+10=6"]
+
+
+def test_subtraction_decides_the_sign_from_the_borrow_left_over():
+    assert subtraction_steps(64, 57, "en") == ["64 - 57, column by column from the right:", "4-7=-3+10=7", "6-5-1=0"]
+    assert subtraction_steps(57, 64, "en") == [
+        "57 - 64, column by column from the right:", "7-4=3", "5-6=-1+10=9",
+        "A borrow is left over, so 57 < 64: I compute 64 - 57 and make it negative:", "4-7=-3+10=7", "6-5-1=0"]
+    assert subtraction_steps(5, 40, "zh") == [
+        "5 - 40，从右往左逐位计算：", "5-0=5", "0-4=-4+10=6", "最高位还欠一个借位，所以 5 < 40：先算 40 - 5，再取负：",
+        "0-5=-5+10=5", "4-0-1=3"]
 
 
 def test_fact_drills_are_trace_lines_split_at_the_first_equals():
@@ -90,8 +100,10 @@ def test_the_answer_reads_off_the_lines(lang):
         assert sums[-1] + "".join(s[-1] for s in reversed(sums[:-1])) == p.answer
     for p in generate("subtraction", 30, seed=4, lang=lang, difficulty=3):
         a, b = p.metadata["a"], p.metadata["b"]
-        assert (f"{a} < {b}" in p.trace.splitlines()[0]) == (a < b)
-        digits = "".join(line.split("=")[-1] for line in reversed(p.trace.splitlines()[1:-1]))
+        lines = p.trace.splitlines()[:-1]
+        swap = [i for i, line in enumerate(lines) if f"{a} < {b}" in line]
+        assert len(swap) == (a < b) and ("+10=" in lines[swap[0] - 1] if swap else True)
+        digits = "".join(line.split("=")[-1] for line in reversed(lines[swap[0] + 1 if swap else 1:]))
         assert int(digits) == abs(a - b) and p.answer == str(a - b)
 
 

@@ -16,7 +16,10 @@ followed by the other lines' last digits, bottom up. Subtraction writes a column
 difference first and borrows only when it is negative (`4-8=-4+10=6`), and the next column
 pays the ten back (`3-1-1=1`): every decision follows the digits it depends on, which a
 small model learns far sooner than deciding to borrow before writing the column (see
-docs/experiments.md). When the result is negative it subtracts the other way and negates.
+docs/experiments.md). The sign is decided the same way: a - b is always tried first, and
+only a borrow left over after the top column says a < b; then the trace subtracts the other
+way and negates. Deciding a < b up front, before any digit is written, was where most
+subtraction traces went wrong.
 
 Operands are our own draws (not reasoning-gym's) so that digit lengths and carries are
 balanced: at level d both operands have d digits most of the time (the other operand
@@ -30,14 +33,14 @@ from nanoseek.data.tasks.common import Family, Problem, build, check_number
 
 HEADER = {
     "en": {"+": "{a} + {b}, column by column from the right:", "-": "{a} - {b}, column by column from the right:",
-           "swap": "{a} < {b}, so I compute {b} - {a} and make it negative:",
+           "swap": "A borrow is left over, so {a} < {b}: I compute {b} - {a} and make it negative:",
            "×": "{a} × {b}, one partial product per digit of {b}:"},
     "es": {"+": "{a} + {b}, columna por columna desde la derecha:",
            "-": "{a} - {b}, columna por columna desde la derecha:",
-           "swap": "{a} < {b}, así que calculo {b} - {a} y lo hago negativo:",
+           "swap": "Queda una llevada sin pagar, así que {a} < {b}: calculo {b} - {a} y lo hago negativo:",
            "×": "{a} × {b}, un producto parcial por cada cifra de {b}:"},
     "zh": {"+": "{a} + {b}，从右往左逐位计算：", "-": "{a} - {b}，从右往左逐位计算：",
-           "swap": "{a} < {b}，所以先算 {b} - {a}，再取负：", "×": "{a} × {b}，用 {b} 的每一位分别相乘："},
+           "swap": "最高位还欠一个借位，所以 {a} < {b}：先算 {b} - {a}，再取负：", "×": "{a} × {b}，用 {b} 的每一位分别相乘："},
 }
 MULTIPLICATION_DIGITS = [(1, 1), (2, 1), (2, 2), (3, 2), (3, 3)]  # (digits of a, digits of b) per level
 SAME_LENGTH = 0.7  # share of problems whose operands have the same number of digits
@@ -85,6 +88,15 @@ def subtraction_lines(a: int, b: int) -> list[str]:
         lines.append(subtraction_line(x, y, borrow))
         borrow = int(x - y - borrow < 0)
     return lines
+
+
+def subtraction_steps(a: int, b: int, lang: str) -> list[str]:
+    """The trace of a - b: its columns, and when the top column still owes a borrow (a < b)
+    the columns of b - a after a line that says the answer is their negative."""
+    steps = [HEADER[lang]["-"].format(a=a, b=b), *subtraction_lines(a, b)]
+    if a < b:
+        steps += [HEADER[lang]["swap"].format(a=a, b=b), *subtraction_lines(b, a)]
+    return steps
 
 
 def fact_drill(rng: random.Random, ops: str, n_lines: int) -> list[tuple[str, str]]:
@@ -161,10 +173,8 @@ def make_additive(op: str):
         head = HEADER[lang]
         if op == "+":
             steps = [head["+"].format(a=a, b=b), *addition_lines(a, b)]
-        elif a >= b:
-            steps = [head["-"].format(a=a, b=b), *subtraction_lines(a, b)]
         else:
-            steps = [head["swap"].format(a=a, b=b), *subtraction_lines(b, a)]
+            steps = subtraction_steps(a, b, lang)
         answer = str(a + b if op == "+" else a - b)
         return build(family, lang, difficulty, f"{a} {op} {b} = ?", answer, steps, f"{a}{op}{b}", a=a, b=b)
 

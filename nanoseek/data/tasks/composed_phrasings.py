@@ -18,6 +18,9 @@ from dataclasses import dataclass
 
 from nanoseek.data.tasks.common import LANGUAGES
 
+Frame = tuple[str, ...]  # sentences that differ only in the people and things filled in
+Group = tuple[Frame, ...]  # what `phrasings.phrase` draws from: a frame, then one of its sentences
+
 
 @dataclass(frozen=True)
 class Thing:
@@ -97,6 +100,18 @@ STORIES = {
         {"en": "{name} puts {b} {things} into a jar that already holds {a}. How many {things} are in the jar?",
          "es": "{name} mete {b} {things} en un bote que ya tenía {a}. ¿{Cuantos} {things} hay en el bote?",
          "zh": "罐子里已经有 {a} {m}{thing}，{name}又放进 {b} {m}。罐子里现在有多少{m}{thing}？"},
+        {"en": "{name} read {a} pages yesterday and {b} pages today. How many pages has {name} read so far?",
+         "es": "{name} leyó {a} páginas ayer y {b} páginas hoy. ¿Cuántas páginas ha leído hasta ahora?",
+         "zh": "{name}昨天读了 {a} 页，今天读了 {b} 页。{name}到现在一共读了多少页？"},
+        {"en": "A club had {a} members and {b} new members joined. How many members does the club have now?",
+         "es": "Un club tenía {a} socios y se apuntaron {b} socios nuevos. ¿Cuántos socios tiene ahora el club?",
+         "zh": "俱乐部原有 {a} 名会员，又加入了 {b} 名新会员。俱乐部现在有多少名会员？"},
+        {"en": "A plant was {a} millimeters tall and grew {b} millimeters. How tall is it now?",
+         "es": "Una planta medía {a} milímetros y creció {b} milímetros. ¿Cuánto mide ahora?",
+         "zh": "一棵小树原来高 {a} 毫米，又长高了 {b} 毫米。现在有多高？"},
+        {"en": "{name} puts {a} {things} and {b} {things} together in one pile. How many {things} are in the pile?",
+         "es": "{name} junta {a} {things} y {b} {things} en un montón. ¿{Cuantos} {things} hay en el montón?",
+         "zh": "{name}把 {a} {m}{thing}和 {b} {m}{thing}放在一起。一共有多少{m}{thing}？"},
     ),
     "subtraction": (
         {"en": "{name} has {a} dollars in the bank and pays a bill of {b} dollars. What is the balance now?",
@@ -123,6 +138,18 @@ STORIES = {
         {"en": "After spending {b} dollars, how much does {name} have left of {a} dollars?",
          "es": "Después de gastar {b} euros, ¿cuánto le queda a {name} de sus {a} euros?",
          "zh": "{name}有 {a} 元，花掉 {b} 元后还剩多少元？"},
+        {"en": "A balloon floats at {a} meters and sinks {b} meters. How high is it now?",
+         "es": "Un globo flota a {a} metros y baja {b} metros. ¿A qué altura está ahora?",
+         "zh": "气球在 {a} 米高处，往下落了 {b} 米。现在有多高？"},
+        {"en": "The water level was {a} centimeters and fell by {b} centimeters. What is the level now?",
+         "es": "El nivel del agua era de {a} centímetros y bajó {b} centímetros. ¿Cuál es el nivel ahora?",
+         "zh": "水位原来是 {a} 厘米，后来降了 {b} 厘米。现在水位是多少厘米？"},
+        {"en": "{name}'s account holds {a} dollars. A payment removes {b} dollars. How much is in the account now?",
+         "es": "La cuenta de {name} tiene {a} euros. Un pago le quita {b} euros. ¿Cuánto hay ahora en la cuenta?",
+         "zh": "{name}的账户里有 {a} 元，一笔付款扣走了 {b} 元。账户里现在有多少元？"},
+        {"en": "A car is at kilometer {a} and drives {b} kilometers back. At which kilometer is it now?",
+         "es": "Un coche está en el kilómetro {a} y retrocede {b} kilómetros. ¿En qué kilómetro está ahora?",
+         "zh": "一辆汽车在第 {a} 公里处，往回开了 {b} 公里。现在在第几公里？"},
     ),
     "multiplication": (
         {"en": "{name} buys {a} packs of {things} with {b} {things} in each pack. How many {things} does "
@@ -145,6 +172,18 @@ STORIES = {
         {"en": "{a} friends each bring {b} {things}. How many {things} do they bring altogether?",
          "es": "{a} amigos traen {b} {things} cada uno. ¿{Cuantos} {things} traen entre todos?",
          "zh": "{a} 个朋友每人带来 {b} {m}{thing}。他们一共带来多少{m}{thing}？"},
+        {"en": "Each of {name}'s {a} boxes contains {b} {things}. How many {things} are there in all?",
+         "es": "Cada una de las {a} cajas de {name} contiene {b} {things}. ¿{Cuantos} {things} hay en total?",
+         "zh": "{name}有 {a} 个盒子，每个盒子里有 {b} {m}{thing}。一共有多少{m}{thing}？"},
+        {"en": "A box of {things} costs {b} dollars. How much do {a} boxes cost?",
+         "es": "Una caja de {things} cuesta {b} euros. ¿Cuánto cuestan {a} cajas?",
+         "zh": "一盒{thing}要 {b} 元。{a} 盒要多少元？"},
+        {"en": "A car travels {b} kilometers every hour. How far does it travel in {a} hours?",
+         "es": "Un coche recorre {b} kilómetros cada hora. ¿Cuántos kilómetros recorre en {a} horas?",
+         "zh": "一辆汽车每小时行驶 {b} 公里。{a} 小时一共行驶多少公里？"},
+        {"en": "{name} runs {b} laps a day for {a} days. How many laps is that altogether?",
+         "es": "{name} corre {b} vueltas al día durante {a} días. ¿Cuántas vueltas son en total?",
+         "zh": "{name}每天跑 {b} 圈，跑了 {a} 天。一共跑了多少圈？"},
     ),
 }
 
@@ -178,16 +217,21 @@ def fill_story(frame: dict[str, str], lang: str) -> list[str]:
     return out
 
 
-def bare_questions(family: str, lang: str) -> tuple[str, ...]:
-    return tuple(opener.format(q=expression) for opener in OPENERS[lang]
+def bare_questions(family: str, lang: str) -> Group:
+    """Each opener around each expression, one question per frame."""
+    return tuple((opener.format(q=expression),) for opener in OPENERS[lang]
                  for expression in EXPRESSIONS[family][lang])
 
 
-def word_problems(family: str, lang: str) -> tuple[str, ...]:
-    return tuple(t for frame in STORIES[family] for t in fill_story(frame, lang))
+def word_problems(family: str, lang: str) -> Group:
+    """One frame per story, holding all its fillings: a story is drawn as often as any other
+    whether it names a person and a thing (96 fillings) or neither (1), so each story's cue
+    words count the same."""
+    return tuple(tuple(fill_story(frame, lang)) for frame in STORIES[family])
 
 
-COMPOSED: dict[str, dict[str, tuple[tuple[str, ...], ...]]] = {
+# family -> language -> (bare questions, word problems), each a group of frames
+COMPOSED: dict[str, dict[str, tuple[Group, Group]]] = {
     family: {lang: (bare_questions(family, lang), word_problems(family, lang)) for lang in LANGUAGES}
     for family in STORIES
 }

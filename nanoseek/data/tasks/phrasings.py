@@ -16,7 +16,7 @@ family's `make` wrote; the split and the answer never depend on the wording.
 import hashlib
 
 from nanoseek.data.tasks.common import Problem, with_boxed
-from nanoseek.data.tasks.composed_phrasings import COMPOSED
+from nanoseek.data.tasks.composed_phrasings import COMPOSED, Group
 
 STYLES = ("train", "heldout")
 
@@ -794,29 +794,30 @@ def template_set(problem: Problem) -> str:
     return f"calendar/{problem.metadata['kind']}" if problem.family == "calendar" else problem.family
 
 
-def template_groups(problem: Problem, style: str) -> tuple[tuple[str, ...], ...]:
+def template_groups(problem: Problem, style: str) -> tuple[Group, ...]:
     """The templates of one style ("train" or "heldout") that fit a problem, in the groups
     `phrase` draws from equally: the hand-written templates and, for training questions of
     the arithmetic families, the composed bare questions and word problems."""
     name = template_set(problem)
-    hand = (TEMPLATES[name][problem.lang][style],)
-    return hand + COMPOSED[name][problem.lang] if style == "train" and name in COMPOSED else hand
+    hand = tuple((t,) for t in TEMPLATES[name][problem.lang][style])
+    return (hand,) + COMPOSED[name][problem.lang] if style == "train" and name in COMPOSED else (hand,)
 
 
 def templates(problem: Problem, style: str) -> tuple[str, ...]:
     """Every template of one style that fits a problem."""
-    return tuple(t for group in template_groups(problem, style) for t in group)
+    return tuple(t for group in template_groups(problem, style) for frame in group for t in frame)
 
 
 def phrase(problem: Problem, style: str, key: str) -> str:
     """The problem's question in a template of `style`, picked by a hash of (family, key):
     one bit appends the \\boxed{} instruction, for about half of the keys, others pick a
-    group of `template_groups` and a template in it. The key (in `generate`: seed,
-    difficulty and draw index) is language-independent and each language lists its
-    templates in the same order, so the same problem in another language is asked in the
-    translation of the same template."""
+    group of `template_groups`, a frame in it and one of the frame's fillings. The key (in
+    `generate`: seed, difficulty and draw index) is language-independent and each language
+    lists its templates in the same order, so the same problem in another language is asked
+    in the translation of the same template."""
     h = int.from_bytes(hashlib.sha256(f"{problem.family}/{key}".encode()).digest()[:8], "big")
     groups = template_groups(problem, style)
-    options = groups[(h >> 40) % len(groups)]
-    question = options[h % len(options)].format(**problem.metadata)
+    group = groups[(h >> 40) % len(groups)]
+    frame = group[h % len(group)]
+    question = frame[h // len(group) % len(frame)].format(**problem.metadata)
     return with_boxed(question, problem.lang) if h >> 32 & 1 else question
