@@ -171,7 +171,17 @@ def _add_serve(sub) -> None:
                    help="MTP self-speculative decoding (same output; pays off on deep models, not the 4-layer presets)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
                    help="compile the decode steps before serving (~1 min the first time, ~10 s once cached)")
+    p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                   help="a web page origin (https://app.example) allowed to call the API from a browser; "
+                        "repeatable (default: only the server's own web chat)")
     p.set_defaults(run=_run_serve)
+
+
+def _is_origin(text: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and text == f"{parts.scheme}://{parts.netloc}"
 
 
 def _run_serve(args: argparse.Namespace) -> int:
@@ -181,9 +191,13 @@ def _run_serve(args: argparse.Namespace) -> int:
         raise ValueError(f"--port must be in [0, 65535], got {args.port}")
     if args.max_slots < 1 or args.max_waiting < 0:
         raise ValueError("--max-slots must be >= 1 and --max-waiting >= 0")
+    bad = [o for o in args.allow_origin if not _is_origin(o)]
+    if bad:
+        raise ValueError(f"--allow-origin takes an origin like https://app.example:8443 (scheme, host, "
+                         f"optional port, no path), got {bad[0]!r}")
     serve(args.model, host=args.host, port=args.port, api_key=args.api_key, policy_file=args.policy,
           name=args.name, max_slots=args.max_slots, max_waiting=args.max_waiting, speculative=args.speculative,
-          compile=args.compile)
+          compile=args.compile, allow_origins=args.allow_origin)
     return 0
 
 

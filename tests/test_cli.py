@@ -104,3 +104,9 @@ def test_argparse_errors_are_one_line(capsys):
         main(["pretrain", "--out", "x"])
     assert e.value.code == EXIT_USAGE
     _one_line_error(capsys, "--data")
+
+
+@pytest.mark.parametrize("origin", ["https://app.example/chat", "app.example", "ftp://app.example"])
+def test_serve_takes_only_origins_to_allow(tmp_path, capsys, origin):
+    assert main(["serve", "--model", str(tmp_path), "--allow-origin", origin]) == EXIT_USAGE
+    _one_line_error(capsys, "--allow-origin takes an origin", repr(origin))

@@ -286,6 +286,44 @@ def test_json_routes_take_only_json(server, name, content_type):
     assert r.status_code == 200
 
 
+def test_web_pages_on_other_sites_cannot_drive_the_server(checkpoint):
+    from nanoseek.serve.api import loopback_names
+
+    app = "https://app.example"
+    with LiveServer(ChatModel.load(checkpoint, max_slots=2), hosts=loopback_names("127.0.0.1"),
+                    origins=[app]) as live:
+        port = live.url.rpartition(":")[2]
+        body = {"model": live.model.name, "messages": HELLO, "max_tokens": 2}
+
+        def chat(**headers):
+            return httpx.post(live.url + "/v1/chat/completions", json=body, headers=headers, timeout=30)
+
+        # a page whose own name was rebound to 127.0.0.1 (its name comes as Host), a page on another site
+        for headers, code in (({"Host": f"evil.example:{port}"}, "host_not_allowed"),
+                              ({"Origin": "https://evil.example"}, "origin_not_allowed"),
+                              ({"Origin": "null"}, "origin_not_allowed")):
+            r = chat(**headers)
+            assert r.status_code == 403 and r.json()["error"]["code"] == code, (headers, r.text)
+        assert httpx.get(live.url + "/", headers={"Host": "evil.example"}).status_code == 403
+        # the server's own web chat (either loopback name), scripts (no Origin) and the allowed site
+        for headers in ({"Origin": live.url}, {"Host": f"localhost:{port}", "Origin": f"http://localhost:{port}"},
+                        {}, {"Origin": app}):
+            assert chat(**headers).status_code == 200, headers
+        assert chat(Origin=app).headers["access-control-allow-origin"] == app
+        preflight = httpx.options(live.url + "/v1/chat/completions", headers={
+            "Origin": app, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"})
+        assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"] == app
+        assert live.wait_idle()["in_flight"] == 0
+
+
+def test_a_server_on_a_network_interface_answers_to_any_host_name():
+    from nanoseek.serve.api import loopback_names
+
+    assert loopback_names("0.0.0.0") is None and loopback_names("192.168.1.5") is None
+    assert loopback_names("127.0.0.2") == ("localhost", "127.0.0.1", "[::1]", "127.0.0.2")
+    assert loopback_names("localhost") == loopback_names("::1") == ("localhost", "127.0.0.1", "[::1]")
+
+
 # ---- many clients, disconnects, capacity, keys ------------------------------------------------
 
 
@@ -477,6 +515,7 @@ def test_nanoseek_serve_command(checkpoint, tmp_path):
         assert card.id == checkpoint.name and card.model_dump()["policy"]["source"] == "policy.toml"
         r = client.chat.completions.create(model=card.id, messages=HELLO)
         assert (r.choices[0].message.reasoning_content, r.choices[0].message.content) == (REASONING, ANSWER)
+        assert httpx.get(url + "/", headers={"Host": "rebound.example"}).status_code == 403  # loopback names only
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl-C: a clean shutdown
         out, _ = proc.communicate(timeout=20)

@@ -31,11 +31,13 @@ import logging
 from collections import Counter, defaultdict
 from contextlib import aclosing
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Sequence
+from urllib.parse import urlsplit
 
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -55,13 +57,19 @@ RETRY_AFTER_S = 1
 Event = tuple[Split, str | None, dict | None]
 
 
-def create_app(model: ChatModel, *, policy: Policy | None = None, api_key: str | None = None) -> FastAPI:
-    """The server as an ASGI app; run it with uvicorn (see `serve`) or any ASGI server."""
+def create_app(model: ChatModel, *, policy: Policy | None = None, api_key: str | None = None,
+               hosts: Sequence[str] | None = None, origins: Sequence[str] = ()) -> FastAPI:
+    """The server as an ASGI app; run it with uvicorn (see `serve`) or any ASGI server.
+
+    hosts: the host names requests may be addressed to (the Host header, port aside); None
+    takes any. origins: web pages on other origins allowed to call the API (CORS); a request
+    from any other page (its browser sends Origin) gets 403 before it reaches the model."""
     policy = policy or Policy()
     app = FastAPI(title="nanoseek", version="0.1.0", docs_url="/docs", redoc_url=None)
     app.state.model, app.state.policy = model, policy
     app.state.policy_counts = defaultdict(Counter)  # kind -> rule -> times the policy answered
     _install_error_handlers(app)
+    _install_origin_guard(app, hosts, tuple(origins))
 
     def authorize(request: Request) -> None:
         if not api_key:
@@ -407,12 +415,46 @@ def _model_card(model: ChatModel, policy: Policy) -> dict:
             "context_length": model.max_len, "policy": policy.public()}
 
 
+# ---- who may call --------------------------------------------------------------------------------
+
+
+def _install_origin_guard(app: FastAPI, hosts: Sequence[str] | None, origins: tuple[str, ...]) -> None:
+    """Refuse requests that a web page on another site makes a browser send. Such a page can
+    POST to a local server (no preflight for simple requests) or, by rebinding its own DNS
+    name to 127.0.0.1, read the replies too; the browser then sends that page's Origin, or its
+    own host name as Host. Clients that are not browsers send no Origin and are not affected."""
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(origins), allow_methods=["GET", "POST"],
+                           allow_headers=["authorization", "content-type"])
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        host = request.headers.get("host", "")
+        if hosts is not None and _host_name(host).lower() not in hosts:
+            return _error_reply(APIError(403, f"Host {host!r} is not served here; serve it with --host",
+                                         code="host_not_allowed"))
+        origin = request.headers.get("origin")
+        if origin is not None and origin not in origins and urlsplit(origin).netloc != host.lower():
+            return _error_reply(APIError(403, f"Requests from web pages at {origin} are refused; allow that "
+                                              "origin with --allow-origin", code="origin_not_allowed"))
+        return await call_next(request)
+
+
+def _host_name(host: str) -> str:
+    """The Host header without its port: `localhost:8000` -> `localhost`, `[::1]:80` -> `[::1]`."""
+    return host.rpartition(":")[0] if host.rpartition(":")[2].isdigit() and not host.endswith("]") else host
+
+
 # ---- errors -------------------------------------------------------------------------------------
 
 
+def _error_reply(e: APIError) -> JSONResponse:
+    return JSONResponse(e.body(), status_code=e.status, headers=e.headers)
+
+
+
 def _install_error_handlers(app: FastAPI) -> None:
-    def reply(e: APIError) -> JSONResponse:
-        return JSONResponse(e.body(), status_code=e.status, headers=e.headers)
+    reply = _error_reply
 
     @app.exception_handler(APIError)
     async def api_error(request: Request, e: APIError) -> JSONResponse:
@@ -437,9 +479,20 @@ def _install_error_handlers(app: FastAPI) -> None:
 # ---- running ------------------------------------------------------------------------------------
 
 
+def loopback_names(host: str) -> tuple[str, ...] | None:
+    """The Host names a server listening on `host` answers to: the loopback names when it
+    listens on loopback only (no other site's name can reach it, except by DNS rebinding);
+    None (any name) when it listens on a network interface and so has names we cannot know."""
+    names = ("localhost", "127.0.0.1", "[::1]")
+    if host in ("localhost", "::1") or host.startswith("127."):
+        return names + ((host,) if host.startswith("127.") else ())
+    return None
+
+
 def serve(model_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
           policy_file: str | Path | None = None, name: str | None = None, max_slots: int = 32,
-          max_waiting: int = 96, speculative: bool = False, compile: bool = True, log_level: str = "info") -> None:
+          max_waiting: int = 96, speculative: bool = False, compile: bool = True, log_level: str = "info",
+          allow_origins: Sequence[str] = ()) -> None:
     """Load a checkpoint and serve it until interrupted (what `nanoseek serve` runs)."""
     import uvicorn
 
@@ -447,7 +500,7 @@ def serve(model_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000, a
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     model = ChatModel.load(model_dir, name=name, max_slots=max_slots, max_waiting=max_waiting,
                            speculative=speculative, compile=compile)
-    app = create_app(model, policy=policy, api_key=api_key)
+    app = create_app(model, policy=policy, api_key=api_key, hosts=loopback_names(host), origins=allow_origins)
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     print(f"nanoseek: serving '{model.name}' ({model.max_len}-token context, {max_slots} slots) "
           f"at http://{shown}:{port}/  (API: http://{shown}:{port}/v1, policy: "
