@@ -174,12 +174,23 @@ def test_consecutive_nan_steps_abort_with_a_clear_message():
 # ---- outputs ---------------------------------------------------------------------------------
 
 
+def test_mfu_is_taken_against_the_peak_of_the_precision_in_use(tmp_path, monkeypatch):
+    from nanoseek.train import trainer
+
+    peaks = {torch.float32: 1e10, torch.bfloat16: 4e10}  # a CPU whose bf16 units do 4x fp32
+    monkeypatch.setattr(trainer, "measure_peak_flops", lambda device, dtype=torch.float32: peaks[dtype])
+    train(_cfg(steps=2, peak_flops=None, bf16=True), _model(), Synthetic(), out_dir=tmp_path)
+    rows = read_metrics(tmp_path / "metrics.jsonl")
+    assert all(math.isclose(r["mfu_fp32"], 4 * r["mfu"], rel_tol=1e-12) and r["mfu"] > 0 for r in rows)
+
+
 def test_metrics_jsonl_has_every_field_per_step(tmp_path):
     train(_cfg(steps=3), _model(), Synthetic(), out_dir=tmp_path)
     rows = read_metrics(tmp_path / "metrics.jsonl")
     assert [r["step"] for r in rows] == [1, 2, 3]
-    for key in ("loss", "ce", "mtp", "balance", "lr", "grad_norm", "tokens_per_s", "mfu"):
+    for key in ("loss", "ce", "mtp", "balance", "lr", "grad_norm", "tokens_per_s", "mfu", "mfu_fp32"):
         assert all(math.isfinite(r[key]) for r in rows), key
+    assert all(r["mfu"] == r["mfu_fp32"] for r in rows)  # fp32 matmuls: one roof
     n_moe = len(_model().moe_layers())
     assert all(len(r["expert_imbalance"]) == n_moe and min(r["expert_imbalance"]) >= 1.0 for r in rows)
     assert all(len(r["router_bias_min"]) == n_moe for r in rows)
@@ -217,6 +228,39 @@ def test_resume_in_process_is_bit_exact(tmp_path):
     assert first.step == 4 and first.interrupted  # the signal came during step 4: it finished, then saved
     rest = train(_cfg(steps=6, save_every=3), _model(seed=123), Synthetic(), out_dir=tmp_path, resume=True)
     assert first.losses + rest.losses == full.losses
+
+
+def test_resume_falls_back_past_a_corrupted_checkpoint_and_a_torn_metrics_line(tmp_path):
+    full = train(_cfg(steps=6), _model(), Synthetic())
+    train(_cfg(steps=4, save_every=2, keep_last=3), _model(), Synthetic(), out_dir=tmp_path)
+    newest = ckpt.checkpoint_dir(tmp_path, 4) / "model.safetensors"
+    newest.write_bytes(newest.read_bytes()[:100])  # torn by a disk fault
+    metrics = tmp_path / ckpt.METRICS_FILE
+    metrics.write_text(metrics.read_text() + '{"step": 5, "lo')  # a kill in the middle of a line
+    with pytest.warns(RuntimeWarning, match="step_000004 cannot be read"):
+        rest = train(_cfg(steps=6, save_every=2, keep_last=3), _model(seed=9), Synthetic(), out_dir=tmp_path,
+                     resume=True)
+    assert rest.losses == full.losses[2:]  # steps 3-6 redone from step 2's checkpoint
+    assert [r["step"] for r in read_metrics(metrics)] == [1, 2, 3, 4, 5, 6]
+    assert Transformer.from_pretrained(ckpt.checkpoint_dir(tmp_path, 4)) is not None  # rewritten whole
+
+
+def test_a_damaged_metrics_line_before_the_last_is_an_error(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"step": 1}\n{"st\n{"step": 3}\n')
+    with pytest.raises(ValueError, match="metrics.jsonl: line 2 is not JSON"):
+        read_metrics(path)
+
+
+def test_an_output_directory_that_cannot_be_written_is_refused_before_training(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ckpt.RunError, match="file/run cannot be written"):
+        ckpt.check_out_dir(blocker / "run", {"seed": 0}, resume=False)
+    with pytest.raises(ckpt.RunError, match="cannot be written"):
+        ckpt.check_writable(blocker)
+    ckpt.check_out_dir(tmp_path / "new" / "run", {"seed": 0}, resume=False)  # made later, by the trainer
+    assert not (tmp_path / "new").exists()
 
 
 class _StopAfter:

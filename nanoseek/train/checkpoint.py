@@ -25,8 +25,10 @@ import json
 import os
 import random
 import shutil
+import tempfile
 from pathlib import Path
-from typing import Iterator
+import warnings
+from typing import Callable, Iterator, TypeVar
 
 import numpy as np
 import torch
@@ -36,6 +38,7 @@ RUN_FILE = "run.json"
 METRICS_FILE = "metrics.jsonl"
 STATE_FILE = "trainer_state.pt"
 TMP_PREFIX = ".tmp-"
+T = TypeVar("T")
 
 
 # ---- atomic writes ----------------------------------------------------------------------
@@ -124,6 +127,17 @@ def list_checkpoints(out_dir: Path) -> list[Path]:
         return []
     found = [p for p in root.iterdir() if p.name.startswith("step_") and (p / STATE_FILE).is_file()]
     return sorted(found, key=lambda p: int(p.name.removeprefix("step_")))
+
+
+def intact_checkpoints(out_dir: Path, read: Callable[[Path], T]) -> Iterator[tuple[Path, T]]:
+    """(checkpoint, read(checkpoint)) for checkpoints that `read` opens without an error,
+    newest first; each one that fails is skipped with a warning naming it and the error."""
+    for path in reversed(list_checkpoints(out_dir)):
+        try:
+            yield path, read(path)
+        except Exception as e:  # a torn or corrupted file: any error its reader raises
+            warnings.warn(f"checkpoint {path} cannot be read ({type(e).__name__}: {e}); "
+                          f"trying the one before it", RuntimeWarning, stacklevel=2)
 
 
 def latest_checkpoint(out_dir: Path) -> Path | None:
@@ -218,3 +232,20 @@ def check_out_dir(out_dir: Path, run: dict, resume: bool) -> None:
         raise RunError(f"{out_dir} already holds a run: pass --resume to continue it, or choose another --out")
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise RunError(f"{out_dir} exists and is not an empty directory: choose another --out")
+    check_writable(out_dir)
+
+
+def check_writable(out_dir: Path) -> None:
+    """Refuse a directory that checkpoints could not be written to, before any step is
+    trained: by writing a file in it, or in its nearest existing parent (where it would be
+    made), since permissions alone do not tell (root, read-only file systems)."""
+    target = out_dir
+    while not target.exists():
+        target = target.parent
+    try:
+        if not target.is_dir():
+            raise NotADirectoryError(f"{target} is not a directory")
+        with tempfile.TemporaryFile(dir=target):
+            pass
+    except OSError as e:
+        raise RunError(f"{out_dir} cannot be written ({e.strerror or e}): choose another --out") from None

@@ -4,7 +4,9 @@ JSONL fields per optimizer step (rank 0 writes them):
   step, loss, ce, mtp, balance      the objective and its parts (mean over the global batch)
   lr, grad_norm                     grad norm before clipping
   tokens, tokens_per_s, mfu         tokens in the step; throughput; model FLOPs utilisation
-                                    against the GEMM peak measured at start-up
+                                    against the GEMM peak measured at start-up in the precision
+                                    the matmuls run in
+  mfu_fp32                          the same against the fp32 peak
   elapsed, skipped                  seconds since start; true when a NaN/inf skipped the update
   expert_imbalance                  per MoE layer: max / mean expert load over the step
   router_bias_min/max               per MoE layer: range of the correction biases
@@ -32,7 +34,8 @@ class StepMetrics:
     grad_norm: float
     tokens: int
     tokens_per_s: float
-    mfu: float
+    mfu: float  # against the peak of the precision the matmuls run in (bf16 when autocast)
+    mfu_fp32: float  # against the fp32 peak, comparable across precisions
     elapsed: float
     skipped: bool = False
     expert_imbalance: list[float] = field(default_factory=list)
@@ -40,11 +43,13 @@ class StepMetrics:
     router_bias_max: list[float] = field(default_factory=list)
 
 
-def measure_peak_flops(device: torch.device, n: int = 2048, reps: int = 3) -> float:
-    """FLOP/s of an n x n fp32 matmul on `device` (best of `reps`): the roof MFU is taken
-    against. Measured rather than looked up: 2 shared cores vary more than any data sheet."""
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
+def measure_peak_flops(device: torch.device, dtype: torch.dtype = torch.float32, n: int = 2048,
+                       reps: int = 3) -> float:
+    """FLOP/s of an n x n matmul in `dtype` on `device` (best of `reps`): the roof MFU is taken
+    against. Measured rather than looked up: 2 shared cores vary more than any data sheet, and
+    a CPU's bf16 roof depends on units (AVX512-BF16, AMX) that no dtype name tells."""
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
     a @ b  # warm-up
     best = float("inf")
     for _ in range(reps):
@@ -76,8 +81,8 @@ class MetricsLog:
         if resume_step is None:
             path.write_text("")
         else:  # drop the steps a killed run logged after its last checkpoint: they are redone
-            kept = [line for line in _lines(path) if json.loads(line)["step"] <= resume_step]
-            path.write_text("".join(line + "\n" for line in kept))
+            kept = [row for row in read_metrics(path) if row["step"] <= resume_step]
+            path.write_text("".join(json.dumps(row) + "\n" for row in kept))
         self.file = open(path, "a", encoding="utf-8")
 
     def write(self, m: StepMetrics) -> None:
@@ -95,7 +100,17 @@ def _lines(path: Path) -> list[str]:
 
 
 def read_metrics(path: str | Path) -> list[dict]:
-    return [json.loads(line) for line in _lines(Path(path))]
+    """The logged steps. A last line cut short by a kill mid-write is left out; a bad line
+    before it means the file was damaged otherwise, and raises ValueError naming it."""
+    lines = _lines(Path(path))
+    rows = []
+    for i, line in enumerate(lines):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            if i < len(lines) - 1:
+                raise ValueError(f"{path}: line {i + 1} is not JSON ({e})") from None
+    return rows
 
 
 class ProgressDisplay:

@@ -158,14 +158,16 @@ class Trainer:
         self.step = 0
         self.bad_steps = 0
         self.stop_signal: int | None = None
-        self.peak_flops = config.peak_flops or measure_peak_flops(self.info.device)
+        fp32_peak = config.peak_flops or measure_peak_flops(self.info.device)
+        self.peak_flops = {"fp32": fp32_peak, "matmul": fp32_peak if config.peak_flops or not config.bf16
+                           else measure_peak_flops(self.info.device, torch.bfloat16)}
 
     # ---- the loop -----------------------------------------------------------------------
 
     def run(self, resume: bool) -> TrainResult:
         cfg, main = self.config, self.info.is_main
         if resume:
-            self._load(ckpt.latest_checkpoint(self.out_dir))
+            self._resume()
         log = None
         if main and self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -251,7 +253,9 @@ class Trainer:
         loss, ce, mtp, balance = parts.tolist()
         return StepMetrics(
             step=self.step, loss=loss, ce=ce, mtp=mtp, balance=balance, lr=lr, grad_norm=grad_norm,
-            tokens=tokens, tokens_per_s=tokens / seconds, mfu=flops / (self.peak_flops * self.info.world_size),
+            tokens=tokens, tokens_per_s=tokens / seconds,
+            mfu=flops / (self.peak_flops["matmul"] * self.info.world_size),
+            mfu_fp32=flops / (self.peak_flops["fp32"] * self.info.world_size),
             elapsed=0.0, skipped=not finite, **stats,
         )
 
@@ -366,11 +370,19 @@ class Trainer:
             plain.load_state_dict(full, assign=True)
         return plain
 
-    def _load(self, path: Path) -> None:
+    def _resume(self) -> None:
+        """Load the newest checkpoint that reads intact (a corrupted newest one is skipped
+        with a warning: the run redoes its steps rather than failing)."""
         from nanoseek.model.transformer import Transformer
 
-        state = ckpt.load_state(path)
-        weights = Transformer.from_pretrained(path).state_dict()
+        def read(path: Path) -> tuple[dict, dict]:
+            return ckpt.load_state(path), Transformer.from_pretrained(path).state_dict()
+
+        for _, (state, weights) in ckpt.intact_checkpoints(self.out_dir, read):
+            return self._load(state, weights)
+        raise ckpt.RunError(f"resume: no checkpoint in {self.out_dir / ckpt.CHECKPOINTS} can be read")
+
+    def _load(self, state: dict, weights: dict) -> None:
         set_state_dict(self.wrapped, self.optimizer, model_state_dict=weights,
                        optim_state_dict=state["optimizer"], options=StateDictOptions(full_state_dict=True))
         if state["loader"] is not None:
