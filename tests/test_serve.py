@@ -286,6 +286,24 @@ def test_json_routes_take_only_json(server, name, content_type):
     assert r.status_code == 200
 
 
+def test_a_client_that_leaves_mid_upload_is_one_log_line(server, caplog):
+    import socket
+
+    host, port = server.url.removeprefix("http://").split(":")
+    with caplog.at_level("INFO", logger="nanoseek"):
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: " + host.encode() + b"\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"model\": ")
+            time.sleep(0.3)
+        deadline = time.monotonic() + 10
+        while not [r for r in caplog.records if "left while sending" in r.getMessage()]:
+            assert time.monotonic() < deadline, [r.getMessage() for r in caplog.records]
+            time.sleep(0.05)
+    ours = [r for r in caplog.records if r.name.startswith("nanoseek")]
+    assert len(ours) == 1 and ours[0].levelname == "INFO" and not ours[0].exc_info
+    assert httpx.get(server.url + "/health").json()["status"] == "ok"
+
+
 def test_web_pages_on_other_sites_cannot_drive_the_server(checkpoint):
     from nanoseek.serve.api import loopback_names
 

@@ -41,6 +41,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from nanoseek.inference import EngineError, SamplingError, SamplingParams, Split
 from nanoseek.serve.backend import Admission, ChatModel, QueueFull
@@ -123,7 +124,7 @@ def create_app(model: ChatModel, *, policy: Policy | None = None, api_key: str |
         # tokenizing a long prompt takes a while: off the event loop, which every stream shares
         prompt = await anyio.to_thread.run_sync(model.chat_prompt, policy.apply(messages))
         max_tokens = _budget(model, len(prompt), req.token_limit, "messages")
-        reply = policy.decide(messages[-1]["content"])
+        reply = policy.decide(messages)
         events, admission = _events(app, model, reply, prompt, req, max_tokens, think=True)
         rid, created = new_id("chatcmpl"), now()
         if req.stream:
@@ -176,11 +177,15 @@ async def _read_body(request: Request) -> bytes:
     if declared.isdigit() and int(declared) > MAX_BODY:
         raise too_large
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise too_large
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise too_large
+            chunks.append(chunk)
+    except ClientDisconnect:  # nobody to answer: one line in the log, not a server error
+        log.info("%s %s: the client left while sending its request", request.method, request.url.path)
+        raise APIError(499, "the client closed the request", code="client_closed_request") from None
     return b"".join(chunks)
 
 

@@ -13,15 +13,24 @@ A policy file (TOML or YAML; every key optional, the empty policy is the default
 
     [[refuse]]
     topic = "weapons"
-    keywords = ["explosive", "炸药"] # whole words, case-insensitive (CJK: substring)
+    keywords = ["explosive", "炸药"] # whole words and plurals, normalised (CJK: substring)
     patterns = ['how (do|can) i (make|build) an? (bomb|gun)']   # regex, case-insensitive
     message = "I can't help with weapons."
 
 How it applies (chat completions; raw /v1/completions only get the refusal rules):
-- Rules are matched on the request's latest user message (earlier turns were already
-  answered; matching them would refuse every later turn too). The first matching rule wins,
-  and its message is returned as a normal completion (finish_reason "stop"), never as an
-  error, so every client shows it. The server logs and counts each refusal.
+- Rules are matched on every user and system message of the chat, since the client writes
+  the whole history: a request hidden in an earlier turn or in a system message is caught.
+  An earlier user turn that the policy refused (the next message is that refusal) is passed
+  over, so a chat goes on after a refusal. The first matching rule wins, and its message is
+  returned as a normal completion (finish_reason "stop"), never as an error, so every client
+  shows it. The server logs and counts each refusal.
+- Text is normalised before matching (`matching_views`): NFKC (fullwidth and other
+  compatibility forms), invisible characters removed, case folded, Cyrillic and Greek
+  look-alike letters read as Latin, digits written for letters (`expl0s1ve`) and spaced-out
+  letters (`b o m b`) read as words; keywords also match their plurals.
+- What keyword rules cannot catch: the same request in other words, in a language the rule
+  lists no keyword for, misspelled, encoded (base64, ciphers), or split across turns. They are
+  a stated operator policy, not a safety classifier.
 - The identity sentences and `system_prompt` form one system message placed before the
   client's own system messages.
 - A small model does not reliably repeat facts from its system prompt, so when the latest
@@ -37,6 +46,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,9 +111,10 @@ class RefusalRule:
     _regexes: tuple[re.Pattern, ...] = field(default=(), repr=False, compare=False)
 
     def match(self, text: str) -> str | None:
-        """The keyword or pattern that matches `text`, or None."""
+        """The keyword or pattern that matches `text` in any of its `matching_views`, or None."""
+        views = matching_views(text)
         for keyword, regex in zip(self.keywords + self.patterns, self._regexes):
-            if regex.search(text):
+            if any(regex.search(view) for view in views):
                 return keyword
         return None
 
@@ -179,12 +190,13 @@ class Policy:
         system = self.system_message()
         return [{"role": "system", "content": system}, *messages] if system else list(messages)
 
-    def decide(self, text: str) -> Reply | None:
-        """For the request's latest user text: a refusal, a direct identity answer, or None (let
-        the model answer)."""
-        refusal = self.check_refusal(text)
+    def decide(self, messages: list[dict]) -> Reply | None:
+        """For a chat's messages (the client's, latest last): a refusal, a direct identity answer
+        to the latest user message, or None (let the model answer)."""
+        refusal = self.check_chat(messages)
         if refusal is not None:
             return refusal
+        text = messages[-1]["content"]
         if self.identity.answer_questions:
             for fact, langs in _COMPILED.items():
                 value = getattr(self.identity, fact)
@@ -193,6 +205,21 @@ class Policy:
                 for lang, regexes in langs.items():
                     if any(r.search(text) for r in regexes):
                         return Reply("identity", fact, IDENTITY_ANSWERS[fact][lang].format(**{fact: value}))
+        return None
+
+    def check_chat(self, messages: list[dict]) -> Reply | None:
+        """A refusal if any user or system message matches a rule. An earlier user turn that
+        the policy refused (the next message gives its refusal) is passed over, so a chat goes
+        on after a refusal; a history written to look answered is not."""
+        for i, message in enumerate(messages):
+            if message["role"] not in ("user", "system"):
+                continue
+            refusal = self.check_refusal(message["content"])
+            answer = messages[i + 1] if i + 1 < len(messages) else {}
+            refused_before = message["role"] == "user" and answer.get("role") == "assistant" and \
+                refusal is not None and answer.get("content") == refusal.text
+            if refusal is not None and not refused_before:
+                return refusal
         return None
 
     def check_refusal(self, text: str) -> Reply | None:
@@ -210,9 +237,11 @@ class Policy:
                          "answer_questions": self.identity.answer_questions},
             "refusal_rules": [{"topic": r.topic, "keywords": list(r.keywords), "patterns": list(r.patterns),
                                "message": r.message or self.refusal_message} for r in self.refuse],
-            "matching": "refusal rules and identity questions are matched on the latest user message; "
-                        "keywords as whole words, case-insensitive (CJK keywords as substrings); "
-                        "patterns as case-insensitive regular expressions",
+            "matching": "refusal rules are matched on every user and system message of a chat (a turn "
+                        "already refused is passed over), identity questions on the latest user message; "
+                        "text is normalised first (NFKC, case, zero-width characters, look-alike letters, "
+                        "digits for letters, spaced-out letters); keywords as whole words with plurals "
+                        "(CJK keywords as substrings); patterns as case-insensitive regular expressions",
         }
         facts = [f for f in IDENTITY_QUESTIONS if self.identity.answer_questions and getattr(self.identity, f)]
         out["identity_questions"] = {f: IDENTITY_QUESTIONS[f] for f in facts}
@@ -272,8 +301,29 @@ def _rule(data, where: str) -> RefusalRule:
 
 
 def _keyword_regex(keyword: str) -> re.Pattern:
-    """Whole-word match, except for CJK text, which has no spaces between words."""
-    escaped = re.escape(keyword.strip())
+    """Whole-word match with a plural ending, except for CJK text, which has no spaces
+    between words and no plurals; the keyword is normalised as the text is."""
+    escaped = re.escape(matching_views(keyword.strip())[0])
     if re.search(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]", keyword):
         return re.compile(escaped, re.IGNORECASE)
-    return re.compile(rf"(?<!\w){escaped}(?!\w)", re.IGNORECASE)
+    return re.compile(rf"(?<!\w){escaped}(?:e?s)?(?!\w)", re.IGNORECASE)
+
+
+# ---- text normalisation for matching -------------------------------------------------------------
+
+INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff"), None)  # soft hyphen, zero-widths
+# Cyrillic and Greek letters drawn like Latin ones (Unicode's confusables, the common ones)
+LOOKALIKES = str.maketrans("авсеёһіјкӏмнорѕтухԁԛԝ" "αβεικνορτυχ", "abceehijklmhopstyxdqw" "abeikvoptux")
+LEET = str.maketrans("013457@$!|", "oieastasil")  # digits and signs written for letters
+SPACED_LETTERS = re.compile(r"(?<!\w)\w(?:[\s.\-_*·]\w)+(?!\w)")  # e x p l o s i v e, b.o.m.b
+
+
+def matching_views(text: str) -> tuple[str, str, str]:
+    """The forms of `text` that rules are matched against: normalised (NFKC, which folds
+    fullwidth and other compatibility forms; invisible characters removed; case-folded;
+    look-alike letters folded), the same with digits read as letters, and that with runs of
+    single spaced-out letters joined. Matching only: the model sees the text as sent."""
+    base = unicodedata.normalize("NFKC", text).translate(INVISIBLE).casefold().translate(LOOKALIKES)
+    leet = base.translate(LEET)
+    joined = SPACED_LETTERS.sub(lambda m: re.sub(r"[\s.\-_*·]", "", m.group()), leet)
+    return base, leet, joined

@@ -56,7 +56,7 @@ class ChatSession:
         the iterator early (Ctrl-C) cancels the generation; a reply with an answer, even a
         partial one, joins the history (its reasoning does not)."""
         prompt = self.prompt(text)
-        decision = self.policy.decide(text)
+        decision = self.policy.decide([*self.messages, {"role": "user", "content": text}])
         if decision is not None:
             return self._canned(text, decision)
         return self._generate(text, prompt)
