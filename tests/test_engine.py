@@ -263,6 +263,35 @@ def test_a_failing_callback_ends_only_its_request(model):
     assert engine.free_slots == 4
 
 
+@pytest.mark.parametrize("speculative", [False, True], ids=["plain", "speculative"])
+def test_a_request_whose_sampling_fails_ends_alone(model, monkeypatch, speculative):
+    """Sampling settings are the request's own input: when they break sampling (a bug the
+    validation missed) in the middle of a batch, that request ends with "error" and the rest
+    decode as if alone."""
+    import nanoseek.inference.engine as engine_module
+
+    poisoned = SamplingParams(**{**SAMPLED.__dict__, "top_k": 39})  # stands for settings that break sampling
+    params = [GREEDY, poisoned, SAMPLED, GREEDY]
+    alone = [Engine(model, max_slots=1, max_len=96).generate([prompt], p)[0].token_ids
+             for prompt, p in zip(PROMPTS, params)]
+    real, calls = engine_module.sample, [0]
+
+    def sample(logits, params, *args, **kwargs):
+        if any(p is poisoned for p in params):
+            calls[0] += 1
+            if calls[0] > 2:  # its prefill and first decode batch pass, then it breaks
+                raise RuntimeError("injected sampling failure")
+        return real(logits, params, *args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "sample", sample)
+    engine = Engine(model, max_slots=4, max_len=96, speculative=speculative)
+    out = engine.generate(PROMPTS, params)
+    assert [c.finish_reason for c in out] == ["length", "error", "length", "length"]
+    assert 1 <= len(out[1].token_ids) < 12 and out[1].token_ids == alone[1][: len(out[1].token_ids)]
+    assert [c.token_ids for i, c in enumerate(out) if i != 1] == [a for i, a in enumerate(alone) if i != 1]
+    assert engine.free_slots == 4 and not engine.has_unfinished()
+
+
 def test_async_engine_streams_and_cancels(model):
     aeng = AsyncEngine(Engine(model, max_slots=2, max_len=96))
     try:

@@ -81,3 +81,21 @@ def test_transformers_saves_we_load(tmp_path, combo):
     assert ours.config.rope_type == cfg.rope_type
     for seq_len in (3, 33):
         assert _max_diff(ours, theirs, seq_len) <= 1e-4
+
+
+def test_a_transformers_checkpoint_without_mtp_weights_loads_with_mtp_off(tmp_path):
+    """transformers' DeepseekV3Config says num_nextn_predict_layers=1, its model has no MTP
+    module, so what it saves has no MTP weights: load it without MTP, saying so once."""
+    cfg = _config(None, (1, 1), 1, False, True, True)
+    hf_config = transformers.DeepseekV3Config(**{
+        k: v for k, v in cfg.to_hf_dict().items()
+        if k not in ("mtp_loss_weight", "balance_loss_alpha", "scoring_func", "topk_method", "torch_dtype", "rope_scaling")
+    })
+    assert hf_config.num_nextn_predict_layers == 1
+    theirs = transformers.DeepseekV3ForCausalLM(hf_config).eval()
+    _randomise(theirs, seed=3)
+    theirs.save_pretrained(tmp_path)
+    with pytest.warns(UserWarning, match=r"asks for 1 MTP layer\(s\) but the checkpoint has no model\.layers\.3\.\*"):
+        ours = Transformer.from_pretrained(tmp_path).eval()
+    assert ours.config.num_nextn_predict_layers == 0 and len(ours.mtp) == 0
+    assert _max_diff(ours, theirs, 9) <= 1e-4

@@ -20,11 +20,13 @@ presets it costs about half a decode step (its own block and the output head), a
 tokens reads up to twice the routed experts: measured 0.6x plain tokens/s at batch 1 with 87%
 of drafts accepted (benchmarks/decode.py --model runs/speedrun/model).
 
-Failures: a step that raises leaves no in-flight request trustworthy (a batch shares the step),
-so AsyncEngine finishes every one of them with reason "error" (stream() and generate() raise
-EngineError for them), frees every slot and carries on with new requests. After
-MAX_FAILED_STEPS failures in a row it stops for good: `alive` turns False and submit() raises.
-A request's own `on_token` callback that raises ends that request alone, with reason "error".
+Failures: what a request brings itself fails alone: its sampling settings (a batch whose
+sampling raises is sampled again request by request) and its `on_token` callback each end
+only that request, with reason "error". A step that raises otherwise (the model's forward, out
+of memory) leaves no in-flight request trustworthy, so AsyncEngine finishes every one of them
+with reason "error" (stream() and generate() raise EngineError for them), frees every slot
+and carries on with new requests. After MAX_FAILED_STEPS such failures in a row it stops for
+good: `alive` turns False and submit() raises.
 """
 
 from __future__ import annotations
@@ -290,13 +292,13 @@ class Engine:
                     req.draft = int(mtp_logits[0].argmax())
 
     def _decode(self) -> None:
-        reqs = self.decoding
+        reqs = list(self.decoding)  # (sampling may end a request, which leaves self.decoding)
         ids = torch.tensor([[r.output[-1]] for r in reqs])
         positions = torch.tensor([[r.position] for r in reqs])
         slots = torch.tensor([r.slot for r in reqs])
         _, logits = self.runner.decode(ids, positions, slots)
         tokens, logprobs = self._sample(reqs, logits[:, 0], [0] * len(reqs))
-        for i, req in enumerate(list(reqs)):
+        for i, req in enumerate(reqs):
             self._emit(req, [tokens[i]], None if logprobs is None else [logprobs[i]])
         self.stats["decode_steps"] += 1
 
@@ -333,7 +335,33 @@ class Engine:
     def _sample(self, rows: list[_Request], logits: torch.Tensor, ahead: list[int],
                 drafts: torch.Tensor | None = None) -> tuple[list[int], list[float] | None]:
         """logits [R, V] for rows (a request per row; `ahead` = how many tokens past its last
-        output the row's token lies: 0, or 1 for the token after a draft)."""
+        output the row's token lies: 0, or 1 for the token after a draft). Sampling is where a
+        request's own settings act, so when the batch fails it is redone request by request:
+        a request that fails alone ends with "error" (its rows get token 0, which `_emit`
+        drops) and the others go on."""
+        try:
+            return self._sample_batch(rows, logits, ahead, drafts)
+        except Exception:
+            log.exception("sampling a batch of %d rows failed; sampling request by request", len(rows))
+        tokens, logprobs, start = [], [], 0
+        for n, (_, group) in enumerate(itertools.groupby(rows, key=lambda r: r.id)):
+            group = list(group)
+            req, width = group[0], len(group)
+            end = start + width
+            try:
+                t, lp = self._sample_batch([req] * width, logits[start:end], ahead[start:end],
+                                           None if drafts is None else drafts[n : n + 1])
+            except Exception:
+                log.exception("request %s: sampling failed; ending the request", req.id)
+                self._end(req, "error")
+                t, lp = [0] * width, None
+            tokens += t
+            logprobs += lp if lp is not None else [0.0] * width
+            start = end
+        return tokens, logprobs if any(r.params.logprobs for r in rows) else None
+
+    def _sample_batch(self, rows: list[_Request], logits: torch.Tensor, ahead: list[int],
+                      drafts: torch.Tensor | None) -> tuple[list[int], list[float] | None]:
         params = [r.params for r in rows]
         uniforms = [0.0 if p.greedy else token_uniform(self._generator, r.seed, len(r.output) + a)
                     for r, p, a in zip(rows, params, ahead)]

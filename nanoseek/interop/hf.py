@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -134,13 +135,26 @@ def load_config(path: Path) -> ModelConfig:
 def load_pretrained(cls, path: Path, device: str | torch.device = "cpu"):
     """Build the model on the meta device, then assign the checkpoint's tensors (no double init)."""
     cfg = load_config(path)
+    files = _weight_files(path)
+    cfg = _without_absent_mtp(cfg, files, path)
     with torch.device("meta"):
         model = cls(cfg)
-    files = _weight_files(path)
     native = _native_state_dict(model, files)
     model.load_state_dict(native, assign=True)
     _materialise_buffers(model, cfg)
     return model.to(device)
+
+
+def _without_absent_mtp(cfg: ModelConfig, files: dict[str, Path], path: Path) -> ModelConfig:
+    """The config with MTP off when it asks for MTP layers the checkpoint has no weights for:
+    transformers' DeepseekV3Config says num_nextn_predict_layers=1 while its model holds no
+    MTP module, so the checkpoints it saves have none (DeepSeek's own do)."""
+    first_mtp = f"model.layers.{cfg.num_hidden_layers}."
+    if cfg.num_nextn_predict_layers == 0 or any(key.startswith(first_mtp) for key in files):
+        return cfg
+    warnings.warn(f"{path}: config.json asks for {cfg.num_nextn_predict_layers} MTP layer(s) but the checkpoint "
+                  f"has no {first_mtp}* weights; loading without MTP (no speculative decoding)", stacklevel=3)
+    return cfg.replace(num_nextn_predict_layers=0)
 
 
 def _weight_files(path: Path) -> dict[str, Path]:
