@@ -421,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except (RunError, CorpusError, ValueError, FileNotFoundError) as e:
-        print(f"nanoseek {args.command}: error: {e}", file=sys.stderr)
+        one_line = " ".join(str(e).split())  # a library's message (a JSON or safetensors error) may span lines
+        print(f"nanoseek {args.command}: error: {one_line}", file=sys.stderr)
         return EXIT_USAGE
     except TrainingDiverged as e:
         print(f"nanoseek {args.command}: {e}", file=sys.stderr)

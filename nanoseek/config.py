@@ -84,6 +84,8 @@ class ModelConfig:
         for name in positive:
             _require(isinstance(getattr(self, name), int) and getattr(self, name) > 0,
                      name, "a positive integer", getattr(self, name))
+        for name, most in LIMITS.items():  # before anything of that size is allocated
+            _require(getattr(self, name) <= most, name, f"at most {most:,}", getattr(self, name))
         for name in ["n_shared_experts", "first_k_dense_replace", "num_nextn_predict_layers"]:
             _require(isinstance(getattr(self, name), int) and getattr(self, name) >= 0,
                      name, "an integer >= 0", getattr(self, name))
@@ -146,6 +148,13 @@ class ModelConfig:
 
     def replace(self, **changes: Any) -> "ModelConfig":
         return dataclasses.replace(self, **changes)
+
+
+# Far above any released DeepSeek model (vocabulary 129,280; 163,840 positions; width 7,168),
+# low enough that a wrong config.json fails here instead of allocating hundreds of GB.
+LIMITS = {"vocab_size": 1 << 21, "max_position_embeddings": 1 << 21, "hidden_size": 1 << 16,
+          "intermediate_size": 1 << 18, "moe_intermediate_size": 1 << 18, "num_hidden_layers": 1 << 10,
+          "num_attention_heads": 1 << 10, "n_routed_experts": 1 << 12}
 
 
 def _require(ok: bool, name: str, allowed: str, value: Any) -> None:

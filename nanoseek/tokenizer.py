@@ -273,7 +273,14 @@ class Tokenizer:
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "Tokenizer":
-        return cls(Backend.from_file(str(Path(directory) / "tokenizer.json")))
+        path = Path(directory) / "tokenizer.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{directory}: no tokenizer.json (the checkpoint's tokenizer)")
+        try:
+            backend = Backend.from_file(str(path))
+        except Exception as e:  # tokenizers raises a bare Exception for a file it cannot parse
+            raise ValueError(f"{path}: not a readable tokenizer ({str(e).splitlines()[0]})") from None
+        return cls(backend)
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int) -> Tokenizer:

@@ -126,10 +126,24 @@ def _split_shards(tensors: dict[str, torch.Tensor], max_bytes: int) -> list[dict
 
 
 def load_config(path: Path) -> ModelConfig:
+    """The checkpoint's ModelConfig; a broken config.json is a ValueError naming it."""
     config_file = path / "config.json"
     if not config_file.is_file():
         raise FileNotFoundError(f"{path} is not a checkpoint directory: no config.json")
-    return ModelConfig.from_hf_dict(json.loads(config_file.read_text()))
+    data = _read_json(config_file)
+    if not isinstance(data, dict):
+        raise ValueError(f"{config_file}: must hold a JSON object, got a {type(data).__name__}")
+    try:
+        return ModelConfig.from_hf_dict(data)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{config_file}: {e}") from None
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: not valid JSON ({e})") from None
 
 
 def load_pretrained(cls, path: Path, device: str | torch.device = "cpu"):
@@ -160,12 +174,26 @@ def _without_absent_mtp(cfg: ModelConfig, files: dict[str, Path], path: Path) ->
 def _weight_files(path: Path) -> dict[str, Path]:
     """HF key -> file holding it."""
     if (path / INDEX_NAME).is_file():
-        weight_map = json.loads((path / INDEX_NAME).read_text())["weight_map"]
-        return {key: path / name for key, name in weight_map.items()}
+        weight_map = _read_json(path / INDEX_NAME)
+        if not isinstance(weight_map, dict) or not isinstance(weight_map.get("weight_map"), dict):
+            raise ValueError(f"{path / INDEX_NAME}: needs a \"weight_map\" object of tensor name -> file")
+        files = {key: path / name for key, name in weight_map["weight_map"].items()}
+        for file in set(files.values()):
+            if not file.is_file():
+                raise FileNotFoundError(f"{path / INDEX_NAME} names {file.name}, which is not in {path}")
+        return files
     if (path / WEIGHTS_NAME).is_file():
-        with safe_open(path / WEIGHTS_NAME, framework="pt") as f:
+        with _open_weights(path / WEIGHTS_NAME) as f:
             return dict.fromkeys(f.keys(), path / WEIGHTS_NAME)
     raise FileNotFoundError(f"no {WEIGHTS_NAME} or {INDEX_NAME} in {path} (only safetensors are loaded)")
+
+
+def _open_weights(file: Path):
+    """safe_open, with a damaged file (torn header, bad JSON in it, truncated) a ValueError naming it."""
+    try:
+        return safe_open(file, framework="pt")
+    except Exception as e:  # SafetensorError, OSError, and what a malformed header raises
+        raise ValueError(f"{file}: not a readable safetensors file ({e})") from None
 
 
 def _native_state_dict(model: torch.nn.Module, files: dict[str, Path]) -> dict[str, torch.Tensor]:
@@ -180,14 +208,18 @@ def _native_state_dict(model: torch.nn.Module, files: dict[str, Path]) -> dict[s
     extra = sorted(files.keys() - wanted - optional)
     if missing or extra:
         raise ValueError(f"checkpoint does not match the config: missing {_few(missing)}; unexpected {_few(extra)}")
-    handles = {p: safe_open(p, framework="pt") for p in set(files.values())}
+    handles = {p: _open_weights(p) for p in set(files.values())}
     native = {}
     for name, (shape, dtype, parts) in expected.items():
         tensor = torch.empty(shape, dtype=dtype)
         for key, index in parts:
-            piece = handles[files[key]].get_tensor(key)
+            try:
+                piece = handles[files[key]].get_tensor(key)
+            except Exception as e:  # safetensors raises its own error types for torn or corrupt data
+                raise ValueError(f"{files[key]}: tensor {key} cannot be read ({e})") from None
             if piece.shape != tensor[index].shape:
-                raise ValueError(f"tensor {key} has shape {tuple(piece.shape)}, expected {tuple(tensor[index].shape)}")
+                raise ValueError(f"{files[key]}: tensor {key} has shape {tuple(piece.shape)}, config.json "
+                                 f"makes it {tuple(tensor[index].shape)}")
             tensor[index] = piece.to(dtype)
         native[name] = tensor
     return native
