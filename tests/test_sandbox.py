@@ -134,7 +134,7 @@ def test_without_namespaces_it_still_runs_and_says_so_once(monkeypatch):
     import nanoseek.data.sandbox as sandbox
 
     monkeypatch.setattr(sandbox, "namespaces_available", lambda: False)
-    monkeypatch.setattr(sandbox.isolated, "warned", False, raising=False)
+    sandbox._warn_not_isolated.cache_clear()
     with pytest.warns(RuntimeWarning, match="no Linux user namespaces"):
         assert run_python("print(1)").stdout == "1\n"
     with warnings.catch_warnings():

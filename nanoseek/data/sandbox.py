@@ -119,11 +119,14 @@ def isolated() -> bool:
     """namespaces_available(), warning once when untrusted code will run without the boundary."""
     if namespaces_available():
         return True
-    if not getattr(isolated, "warned", False):
-        isolated.warned = True
-        warnings.warn("no Linux user namespaces (unshare, setpriv): sandboxed code runs with process limits "
-                      "and an audit hook only, which do not stop a determined attacker", RuntimeWarning, stacklevel=3)
+    _warn_not_isolated()
     return False
+
+
+@functools.cache
+def _warn_not_isolated() -> None:
+    warnings.warn("no Linux user namespaces (unshare, setpriv): sandboxed code runs with process limits "
+                  "and an audit hook only, which do not stop a determined attacker", RuntimeWarning, stacklevel=4)
 
 
 @dataclass(frozen=True)
@@ -168,10 +171,11 @@ def run_python(code: str, *, timeout_s: float = 2.0, memory_mb: int = 256,
     with tempfile.TemporaryDirectory(prefix="nanoseek-sandbox-") as tmp:
         root = Path(tmp)
         (root / "main.py").write_text(code, encoding="utf-8")
-        if AS_ROOT and isolated():
+        boundary = isolated()
+        if boundary and AS_ROOT:
             os.chown(root, NOBODY, NOBODY)  # the one place it may write
         with open(root / ".stdout", "w+b") as out, open(root / ".stderr", "w+b") as err:
-            command = [*NAMESPACES, *INTERPRETER, SETUP, PRELUDE] if isolated() else [*INTERPRETER, PRELUDE]
+            command = [*NAMESPACES, *INTERPRETER, SETUP, PRELUDE] if boundary else [*INTERPRETER, PRELUDE]
             proc = subprocess.Popen(
                 command, cwd=tmp,
                 stdin=subprocess.DEVNULL, stdout=out, stderr=err, env={"LANG": "C.UTF-8"},

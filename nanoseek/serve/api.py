@@ -457,28 +457,25 @@ def _error_reply(e: APIError) -> JSONResponse:
     return JSONResponse(e.body(), status_code=e.status, headers=e.headers)
 
 
-
 def _install_error_handlers(app: FastAPI) -> None:
-    reply = _error_reply
-
     @app.exception_handler(APIError)
     async def api_error(request: Request, e: APIError) -> JSONResponse:
-        return reply(e)
+        return _error_reply(e)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, e: RequestValidationError) -> JSONResponse:
-        return reply(APIError(400, str(e)))
+        return _error_reply(APIError(400, str(e)))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, e: StarletteHTTPException) -> JSONResponse:
         kind = {404: "not_found", 405: "method_not_allowed"}.get(e.status_code, "invalid_request_error")
         message = f"{request.method} {request.url.path}: {e.detail}"
-        return reply(APIError(e.status_code, message, type=kind, code=kind, headers=dict(e.headers or {})))
+        return _error_reply(APIError(e.status_code, message, type=kind, code=kind, headers=dict(e.headers or {})))
 
     @app.exception_handler(Exception)
     async def crash(request: Request, e: Exception) -> JSONResponse:
         log.exception("internal error on %s %s", request.method, request.url.path)
-        return reply(APIError(500, "The server had an error while processing your request.", type="server_error"))
+        return _error_reply(APIError(500, "The server had an error while processing your request.", type="server_error"))
 
 
 # ---- running ------------------------------------------------------------------------------------

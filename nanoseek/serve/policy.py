@@ -212,14 +212,13 @@ class Policy:
         the policy refused (the next message gives its refusal) is passed over, so a chat goes
         on after a refusal; a history written to look answered is not."""
         for i, message in enumerate(messages):
-            if message["role"] not in ("user", "system"):
+            refusal = self.check_refusal(message["content"]) if message["role"] in ("user", "system") else None
+            if refusal is None:
                 continue
-            refusal = self.check_refusal(message["content"])
             answer = messages[i + 1] if i + 1 < len(messages) else {}
-            refused_before = message["role"] == "user" and answer.get("role") == "assistant" and \
-                refusal is not None and answer.get("content") == refusal.text
-            if refusal is not None and not refused_before:
-                return refusal
+            if message["role"] == "user" and answer.get("role") == "assistant" and answer.get("content") == refusal.text:
+                continue  # refused when it was asked
+            return refusal
         return None
 
     def check_refusal(self, text: str) -> Reply | None:
