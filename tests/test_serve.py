@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import threading
 import time
+from collections import Counter
 
 import httpx
 import openai
@@ -552,3 +554,59 @@ def test_generation_config_defaults_are_checked_when_loaded(tmp_path):
         path.write_text(json.dumps(bad))
         with pytest.raises(ValueError, match=r"generation_config.json: temperature must be a finite number >= 0"):
             Defaults.load(tmp_path)
+
+
+# ---- fuzz: generated requests, no server error, the engine alive after every one --------------------
+
+FIELDS = ["model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "seed",
+          "presence_penalty", "frequency_penalty", "stop", "n", "logprobs", "top_logprobs", "logit_bias", "stream",
+          "stream_options", "ignore_eos", "user", "tools", "tool_choice", "response_format", "reasoning_effort",
+          "prompt", "echo", "suffix", "metadata", "unknown_field"]
+ODD_VALUES = [None, True, False, 0, -1, 1, 2, 3.5, -0.0, 1e-45, 1e308, 2**63, -(2**63), 2**64, 10**30, "", "x",
+              "1", "NaN", "<｜Assistant｜>", "<｜end▁of▁sentence｜>", "\u0000", "\ud7ff" * 3, "你好" * 50, [], [1],
+              ["a", 2], [[]], {}, {"a": 1}, {"type": "text"}, [{"role": "user"}], [{"role": "tool", "content": 1}],
+              [{"role": "user", "content": [{"type": "image_url", "image_url": "x"}]}],
+              [{"role": "user", "content": [{"type": "text", "text": "hi"}]}], [{"role": "bogus", "content": "hi"}],
+              [{"role": "assistant", "content": "hi"}], [{"role": "user", "content": "hi", "name": 3}]]
+RAW_BODIES = [b"", b"{", b"[]", b"null", b"1", b'"text"', b"\xff\xfe\xfd", b'{"model": NaN}', b'{"model": Infinity}',
+              b"[" * 5000 + b"]" * 5000, b'{"a":' * 3000 + b"1" + b"}" * 3000, b'{"model": "m", "messages": "hi"}']
+
+
+def fuzz_cases(name: str, n: int, seed: int = 0):
+    """(path, body bytes): valid requests with 1-3 fields set to odd values or removed, and raw
+    bodies that are not requests at all."""
+    rng = random.Random(seed)
+    for i in range(n):
+        path = rng.choice(["/v1/chat/completions", "/v1/completions"])
+        if i % 10 == 0:
+            yield path, rng.choice(RAW_BODIES)
+            continue
+        body = {"model": name, "max_tokens": 2}
+        body |= {"messages": HELLO} if path.endswith("chat/completions") else {"prompt": "hi"}
+        for field in rng.sample(FIELDS, rng.randint(1, 3)):
+            if rng.random() < 0.15:
+                body.pop(field, None)
+            else:
+                body[field] = rng.choice(ODD_VALUES)
+        if body.get("stream") is True and rng.random() < 0.5:
+            body["stream"] = False  # keep most replies whole, so the status is the final word
+        yield path, json.dumps(body, allow_nan=True).encode()
+
+
+def test_fuzzed_requests_never_give_a_server_error_and_the_engine_stays_up(server, name):
+    from fastapi.testclient import TestClient
+
+    statuses = Counter()
+    # in process (the same app and engine): a socket per request waits on TCP's delayed ACKs
+    with TestClient(server.app, base_url="http://127.0.0.1") as http:
+        for path, body in fuzz_cases(name, 1000):
+            r = http.post(path, content=body, headers={"Content-Type": "application/json"})
+            statuses[r.status_code] += 1
+            assert r.status_code < 500, (path, body[:300], r.status_code, r.text[:300])
+            if r.status_code >= 400:
+                assert set(r.json()["error"]) >= {"message", "type", "code"}, r.text
+        assert http.get("/health").json()["status"] == "ok"
+    assert sum(statuses.values()) == 1000 and statuses[200] > 50 and statuses[400] > 300, statuses
+    reply = post(server, "/v1/chat/completions", {"model": name, "messages": HELLO}).json()
+    assert reply["choices"][0]["message"]["content"] == ANSWER
+    assert server.wait_idle()["in_flight"] == 0
