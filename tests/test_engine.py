@@ -11,7 +11,7 @@ from torch.fx.experimental.proxy_tensor import make_fx
 from nanoseek import Transformer
 from nanoseek.config import tiny
 from nanoseek.inference import AsyncEngine, Engine, EngineError, SamplingError, SamplingParams
-from nanoseek.inference.engine import MAX_FAILED_STEPS
+from nanoseek.inference.async_engine import MAX_FAILED_STEPS
 from nanoseek.inference.cache import LatentCachePool, StepView, latent_width, mha_width
 from nanoseek.inference.compile import SkinnyMatmuls, packed_linear
 

@@ -447,7 +447,7 @@ def wait_for(condition, timeout: float = 5.0) -> None:
 
 
 def test_engine_failure_is_a_500_and_a_stopped_engine_a_503(checkpoint, monkeypatch):
-    from nanoseek.inference.engine import MAX_FAILED_STEPS
+    from nanoseek.inference.async_engine import MAX_FAILED_STEPS
 
     with LiveServer(ChatModel.load(checkpoint, max_slots=2)) as server:
         def broken(*args, **kwargs):

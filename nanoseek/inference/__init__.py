@@ -5,7 +5,8 @@
     completions = engine.generate([prompt_ids, ...], SamplingParams(temperature=0.6, top_p=0.95))
 """
 
-from nanoseek.inference.engine import AsyncEngine, Completion, Engine, EngineError, TokenDelta
+from nanoseek.inference.async_engine import AsyncEngine, EngineError
+from nanoseek.inference.engine import Completion, Engine, TokenDelta
 from nanoseek.inference.sampling import SamplingError, SamplingParams
 from nanoseek.inference.text import IncrementalDetokenizer, Split, TextStream, ThinkSplitter
 
