@@ -2,6 +2,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -125,7 +126,22 @@ def test_nothing_outlives_the_snippet_and_the_parent_is_invisible(monkeypatch):
     assert result.status == "ok", result
     assert result.stdout.splitlines()[:2] == ["['1']", "0"]  # alone in its PID namespace, as its init
     assert "s3cret" not in result.stdout and "LANG=C.UTF-8" in result.stdout
-    assert run_python(DISARM + "import os\nos.setsid()\nwhile True: pass", timeout_s=0.5).status == "timeout"
+    sleeper = DISARM + "import os, time\nos.setsid()\nwhile True:\n    time.sleep(1)"  # asleep: no CPU limit ends it
+    assert run_python(sleeper, timeout_s=0.5).status == "timeout"
+    if os.geteuid() == 0:  # it ran as nobody, left our process group, and still dies with the kill
+        deadline = time.monotonic() + 5
+        while [p for p in os.listdir("/proc") if p.isdigit() and _uid(p) == 65534]:
+            assert time.monotonic() < deadline, "a sandboxed process outlived the kill"
+            time.sleep(0.05)
+
+
+def _uid(pid: str) -> int | None:
+    """The real uid of a process, None if it ended while we looked."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("Uid:"))
+    except OSError:
+        return None
 
 
 def test_without_namespaces_it_still_runs_and_says_so_once(monkeypatch):

@@ -20,6 +20,7 @@ a warning says so once.
 
 Output is written to capped files, so a print flood cannot fill our memory."""
 
+import contextlib
 import functools
 import os
 import resource
@@ -147,6 +148,19 @@ def limits(timeout_s: float, memory_mb: int, max_output_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 
 
+def kill_namespace(unshare_pid: int) -> None:
+    """SIGKILL the PID namespace's init (unshare's child), which takes every process in the
+    namespace with it: a snippet that left our process group (setsid) is not reached by
+    killpg, and the new user id it runs under clears the parent-death signal `--kill-child` set."""
+    try:
+        children = Path(f"/proc/{unshare_pid}/task/{unshare_pid}/children").read_text().split()
+    except OSError:  # already gone, or not the namespaced command
+        return
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(child), signal.SIGKILL)
+
+
 def classify(returncode: int | None, stderr: str) -> str:
     if returncode is None or returncode == -signal.SIGXCPU:
         return "timeout"
@@ -184,6 +198,7 @@ def run_python(code: str, *, timeout_s: float = 2.0, memory_mb: int = 256,
             try:
                 returncode = proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
+                kill_namespace(proc.pid)
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 returncode = None

@@ -379,7 +379,8 @@ class Trainer:
             return ckpt.load_state(path), Transformer.from_pretrained(path).state_dict()
 
         for _, (state, weights) in ckpt.intact_checkpoints(self.out_dir, read):
-            return self._load(state, weights)
+            self._load(state, weights)
+            return
         raise ckpt.RunError(f"resume: no checkpoint in {self.out_dir / ckpt.CHECKPOINTS} can be read")
 
     def _load(self, state: dict, weights: dict) -> None:
