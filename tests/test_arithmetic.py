@@ -7,7 +7,7 @@ import pytest
 
 from nanoseek.data.tasks import generate
 from nanoseek.data.tasks.arithmetic import (
-    addition_lines, carries, fact_drill, multiplication_lines, subtraction_lines, subtraction_steps,
+    addition_lines, carries, division_line, fact_drill, multiplication_lines, subtraction_lines, subtraction_steps,
 )
 
 
@@ -54,6 +54,16 @@ def test_fact_drills_are_trace_lines_split_at_the_first_equals():
         ("+", False), ("+", True), ("-", False), ("-", True), ("×", False)}
     assert {right.partition("+")[2].split("=")[0] for left, right in drill if "×" in left} == {"", *"12345678"}
     assert "4-8=-4+10=6" in {left + right for left, right in fact_drill(random.Random(1), "-", 2000)}
+
+
+def test_division_drills_read_the_product_table_backwards():
+    import random
+
+    assert division_line(56, 7) == "56/7=8"
+    drill = fact_drill(random.Random(0), "÷", 2000)
+    facts = {(int(left[:-1].split("/")[0]), int(left[:-1].split("/")[1]), int(right)) for left, right in drill}
+    assert all(n == d * q for n, d, q in facts)
+    assert {(d, q) for _, d, q in facts} == {(d, q) for d in range(2, 10) for q in range(1, 10)}
 
 
 def test_multiplication_builds_partial_products_from_digits_and_adds_them_by_columns():

@@ -125,5 +125,5 @@ def test_drill_documents_train_what_follows_each_first_equals(tokenizer):
         assert asked == f"{x}-{y}" + ("-1" if borrow else "") + "="
         r = x - y - borrow
         assert answered == (f"{r}+10={r + 10}" if r < 0 else str(r)) + "\n"
-    with pytest.raises(ValueError, match="no arithmetic family"):
+    with pytest.raises(ValueError, match="no family with drilled facts"):
         MixtureConfig(shares={"tasks": 1.0, "drills": 1.0}, families={"logic": 1.0})

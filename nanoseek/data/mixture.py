@@ -14,9 +14,9 @@ Sources, drawn per document by `MixtureConfig.shares`:
   by the curriculum (`difficulty_weights`): early batches hold the easy levels, and each
   harder level opens up as training goes on;
 - "drills": lines of one-digit facts in the traces' own formats (`7+5+1=13`, `4-8=-4+10=6`,
-  `7×8=56`; `arithmetic.fact_drill`) for the arithmetic families in `families`, trained on
-  what follows each line's first `=`: the digit tables are what a small model learns last
-  from whole problems, and a drilled fact costs a few tokens instead of a problem;
+  `7×8=56`, `56/7=8`; `arithmetic.fact_drill`) for the families in `families` that use them,
+  trained on what follows each line's first `=`: the digit tables are what a small model
+  learns last from whole problems, and a drilled fact costs a few tokens instead of a problem;
 - "chat": identity and small-talk chats (`nanoseek.data.identity`) and chatterbot-corpus
   dialogues, in the drawn language;
 - "text": the bundled English prose and code (`corpus.gutenberg_docs`, `corpus.codeio_docs`).
@@ -40,15 +40,15 @@ from nanoseek.data.tasks.arithmetic import fact_drill
 from nanoseek.tokenizer import Tokenizer
 
 SOURCES = ("tasks", "drills", "chat", "text")
-DRILL_OPS = {"addition": "+", "subtraction": "-", "multiplication": "×"}  # family -> its drilled facts
+DRILL_OPS = {"addition": "+", "subtraction": "-", "multiplication": "×", "linear_equation": "÷"}  # family -> facts
 DRILL_LINES = 24  # facts per drill document
 
 
 def _default_families() -> dict[str, float]:
-    # Arithmetic is the core skill (the speedrun's targets); the rest keep a foothold. Linear
-    # equations gave logic and countdown half their share: at 2.0 it bought nothing the one-step
-    # traces could use, at 0.5 logic and countdown never answered (docs/experiments.md, run 10).
-    return {"addition": 4.0, "subtraction": 4.0, "multiplication": 2.0, "linear_equation": 1.0,
+    # Arithmetic is the core skill (the speedrun's targets); the rest keep a foothold. Logic and
+    # countdown at 0.5 never answered; linear equations' column traces are twice a subtraction's
+    # length (docs/experiments.md, runs 10 and 11).
+    return {"addition": 4.0, "subtraction": 4.0, "multiplication": 2.0, "linear_equation": 1.5,
             "countdown": 1.0, "logic": 1.0, "calendar": 0.5, "code_output": 0.5}
 
 
@@ -73,7 +73,7 @@ class MixtureConfig:
                 raise ValueError(f"MixtureConfig.{name} needs keys among {allowed} and non-negative weights, "
                                  f"not all zero; got {weights!r}")
         if self.shares.get("drills", 0) > 0 and not self.drill_ops:
-            raise ValueError(f"MixtureConfig.shares has drills but families has no arithmetic family "
+            raise ValueError(f"MixtureConfig.shares has drills but families has no family with drilled facts "
                              f"({', '.join(DRILL_OPS)}); got {self.families!r}")
         if not 0 <= self.curriculum <= 1 or self.max_difficulty < 1:
             raise ValueError(f"MixtureConfig.curriculum must be in [0, 1] and max_difficulty >= 1, got "

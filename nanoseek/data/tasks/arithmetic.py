@@ -70,6 +70,12 @@ def product_line(x: int, d: int, carry: int) -> str:
     return f"{x}×{d}={x * d}" + (f"+{carry}={x * d + carry}" if carry else "")
 
 
+def division_line(dividend: int, divisor: int) -> str:
+    """An exact division whose divisor and quotient are one-digit, `56/7=8`: the product
+    table read backwards (linear equations end with one)."""
+    return f"{dividend}/{divisor}={dividend // divisor}"
+
+
 def addition_lines(a: int, b: int) -> list[str]:
     """One line per column, right to left (`addition_line`); the last line's sum is whole."""
     lines, carry = [], 0
@@ -101,14 +107,18 @@ def subtraction_steps(a: int, b: int, lang: str) -> list[str]:
 
 def fact_drill(rng: random.Random, ops: str, n_lines: int) -> list[tuple[str, str]]:
     """n_lines one-digit facts in the traces' own line formats, as (left of the first `=`
-    with it, the rest): `7+5+1=` / `13`, `4-7=` / `-3+10=7`, `7×8=` / `56+3=59`. The one-digit
+    with it, the rest): `7+5+1=` / `13`, `4-7=` / `-3+10=7`, `7×8=` / `56+3=59`, `56/7=` / `8`. The one-digit
     tables are what a small model learns last from traces alone (each problem holds only a
     few of them); a drilled fact costs a line, not a whole problem."""
     lines = []
     for _ in range(n_lines):
         op, x, y = rng.choice(ops), rng.randrange(10), rng.randrange(10)
         c = rng.randrange(9 if op == "×" else 2)  # a product digit receives carries up to 8
-        line = {"+": addition_line, "-": subtraction_line, "×": product_line}[op](x, y, c)
+        if op == "÷":
+            divisor, quotient = rng.randint(2, 9), rng.randint(1, 9)
+            line = division_line(divisor * quotient, divisor)
+        else:
+            line = {"+": addition_line, "-": subtraction_line, "×": product_line}[op](x, y, c)
         left, _, right = line.partition("=")
         lines.append((left + "=", right))
     return lines
