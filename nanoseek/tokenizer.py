@@ -32,6 +32,7 @@ Choices (R1's template where it has one, ours where training needs more):
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -211,6 +212,12 @@ class Tokenizer:
     @property
     def vocab_size(self) -> int:
         return self.backend.get_vocab_size(with_added_tokens=True)
+
+    @functools.cached_property
+    def max_token_chars(self) -> int:
+        """The most characters one token stands for (a byte-level token: at most its bytes), so
+        a text of n characters needs at least n / max_token_chars tokens."""
+        return max(map(len, self.backend.get_vocab(with_added_tokens=True)))
 
     def encode(self, text: str) -> list[int]:
         """Token ids of `text`; no bos/eos added. Special-token spellings become their id."""

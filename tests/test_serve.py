@@ -276,6 +276,21 @@ def test_prompts_are_tokenized_off_the_event_loop(server, name, monkeypatch):
     assert threads and server.thread not in threads  # uvicorn's loop runs in server.thread
 
 
+def test_a_prompt_longer_than_the_context_can_hold_is_refused_before_tokenizing(server, name, monkeypatch):
+    model, encoded = server.model, []
+    assert model.max_prompt_chars == model.max_len * max(map(len, model.tokenizer.backend.get_vocab()))
+    for method in ("encode", "encode_chat"):
+        monkeypatch.setattr(model.tokenizer, method, lambda *a, **k: encoded.append(a) or [1])
+    too_long = "x" * (model.max_prompt_chars + 1)
+    for path, body, param in [("/v1/chat/completions", {"messages": [{"role": "user", "content": too_long}]}, "messages"),
+                              ("/v1/completions", {"prompt": too_long}, "prompt")]:
+        r = post(server, path, {"model": name, **body})
+        error = r.json()["error"]
+        assert (r.status_code, error["code"], error["param"]) == (400, "context_length_exceeded", param)
+        assert f"({model.max_prompt_chars})" in error["message"]
+    assert encoded == []
+
+
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
 def test_json_routes_take_only_json(server, name, content_type):
     body = json.dumps({"model": name, "messages": HELLO, "max_tokens": 2})

@@ -5,7 +5,7 @@ import random
 import pytest
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from nanoseek.inference.text import IncrementalDetokenizer, TextStream, ThinkSplitter
+from nanoseek.serve.text import IncrementalDetokenizer, ThinkSplitter
 
 TEXT = "Hello 世界! 你好，我们来想一想 🤔🎉 then the answer: 42 ✅. Ça va? 日本語テキスト 👩‍👩‍👧"
 
@@ -66,11 +66,13 @@ def test_think_splitter_prefilled_opener_and_unclosed_reasoning():
 def test_streamed_text_equals_final_text(tokenizer):
     full = "<think>\n想一想 🤔 about it\n</think>\n\n答案是 42 🎉"
     ids = tokenizer.encode(full).ids
-    stream = TextStream(lambda ids: tokenizer.decode(ids, skip_special_tokens=False), in_think=False)
+    detok = IncrementalDetokenizer(lambda ids: tokenizer.decode(ids, skip_special_tokens=False))
+    splitter = ThinkSplitter(in_think=False)
     reasoning = content = ""
     for i in ids:
-        out = stream.push([i])
+        out = splitter.push(detok.push([i]))
         assert "\ufffd" not in out.reasoning + out.content
         reasoning, content = reasoning + out.reasoning, content + out.content
-    out = stream.flush()
+    out = splitter.push(detok.flush())
+    out += splitter.flush()
     assert (reasoning + out.reasoning, content + out.content) == ("想一想 🤔 about it", "答案是 42 🎉")

@@ -1,4 +1,4 @@
-"""Serving the model: MLA latent cache, continuous batching, sampling, MTP speculation, text.
+"""Serving the model: MLA latent cache, continuous batching, sampling, MTP speculation.
 
     from nanoseek.inference import Engine, SamplingParams
     engine = Engine(model, max_slots=32, speculative=True, compile=True)
@@ -8,7 +8,5 @@
 from nanoseek.inference.async_engine import AsyncEngine, EngineError
 from nanoseek.inference.engine import Completion, Engine, TokenDelta
 from nanoseek.inference.sampling import SamplingError, SamplingParams
-from nanoseek.inference.text import IncrementalDetokenizer, Split, TextStream, ThinkSplitter
 
-__all__ = ["AsyncEngine", "Completion", "Engine", "EngineError", "IncrementalDetokenizer", "SamplingError",
-           "SamplingParams", "Split", "TextStream", "ThinkSplitter", "TokenDelta"]
+__all__ = ["AsyncEngine", "Completion", "Engine", "EngineError", "SamplingError", "SamplingParams", "TokenDelta"]

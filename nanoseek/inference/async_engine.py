@@ -54,6 +54,11 @@ class AsyncEngine:
         """True while the loop takes requests; False after close() or once it gave up on failures."""
         return not self._stopped and self._thread.is_alive()
 
+    @property
+    def free_slots(self) -> int:
+        """Slots not decoding a request: a snapshot read from any thread, for health reports."""
+        return self.engine.free_slots
+
     def submit(self, prompt_ids: list[int], params: SamplingParams | None = None,
                on_token: Callable[[TokenDelta], None] | None = None, request_id: int | None = None) -> int:
         """Queue a request (thread-safe); `on_token` is called on the engine thread. Returns its id.

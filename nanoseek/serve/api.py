@@ -6,10 +6,11 @@
     POST /v1/chat/completions   messages -> reasoning_content + content (SSE when stream=true)
     POST /v1/completions        raw text prompt -> text (SSE when stream=true)
 
-Request flow: parse and validate (400/404 with the field named) -> operator policy (may
-answer instead of the model) -> admission (429 + Retry-After beyond capacity) -> the engine's
-continuous batching, shared by every client -> ReplyDecoder (text, stop strings, <think>
-split) -> JSON or SSE. Leaving early (client disconnect, stop string) closes the token stream,
+Request flow: here, Host/Origin guard -> API key -> parse and validate (400 with the field
+named); then the serving layer (serving.py): model name (404) -> character limit, tokenizing
+off the event loop, context budget -> operator policy (may answer instead of the model) ->
+admission (429 + Retry-After beyond capacity) -> the engine's continuous batching, shared by
+every client -> ReplyDecoder (text, stop strings, <think> split) -> JSON or SSE. Leaving early (client disconnect, stop string) closes the token stream,
 which cancels the request in the engine and frees its slot at once.
 
 Streaming follows DeepSeek: a first chunk with the role, then `delta.reasoning_content`
@@ -26,10 +27,8 @@ The engine recovers for new requests; if it stops for good, /health and new requ
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections import Counter, defaultdict
-from contextlib import aclosing
 from pathlib import Path
 from typing import AsyncIterator, Sequence
 from urllib.parse import urlsplit
@@ -43,19 +42,14 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from nanoseek.inference import EngineError, SamplingError, SamplingParams, Split
-from nanoseek.serve.backend import Admission, ChatModel, QueueFull
-from nanoseek.serve.policy import Policy, Reply
-from nanoseek.serve.protocol import (APIError, ChatRequest, CompletionRequest, chat_chunk, completion_chunk,
-                                     envelope, new_id, now, usage, validation_error)
+from nanoseek.serve.backend import Admission, ChatModel
+from nanoseek.serve.policy import Policy
+from nanoseek.serve.protocol import APIError, ChatRequest, CompletionRequest, validation_error
+from nanoseek.serve.serving import SSE, ServingChat, ServingCompletion
 
 log = logging.getLogger("nanoseek.serve")
 WEB = Path(__file__).parent / "web"
 MAX_BODY = 1 << 20  # bytes; the whole context is a few thousand tokens
-RETRY_AFTER_S = 1
-
-# (text delta, finish_reason or None, usage dict on the last event)
-Event = tuple[Split, str | None, dict | None]
 
 
 def create_app(model: ChatModel, *, policy: Policy | None = None, api_key: str | None = None,
@@ -69,6 +63,7 @@ def create_app(model: ChatModel, *, policy: Policy | None = None, api_key: str |
     app = FastAPI(title="nanoseek", version="0.1.0", docs_url="/docs", redoc_url=None)
     app.state.model, app.state.policy = model, policy
     app.state.policy_counts = defaultdict(Counter)  # kind -> rule -> times the policy answered
+    chat, completion = (cls(model, policy, app.state.policy_counts) for cls in (ServingChat, ServingCompletion))
     _install_error_handlers(app)
     _install_origin_guard(app, hosts, tuple(origins))
 
@@ -79,11 +74,6 @@ def create_app(model: ChatModel, *, policy: Policy | None = None, api_key: str |
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), api_key.encode()):
             raise APIError(401, "Incorrect API key provided. Send it as 'Authorization: Bearer KEY'.",
                            code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
-
-    def check_model(name: str) -> None:
-        if name != model.name:
-            raise APIError(404, f"The model '{name}' does not exist; this server serves '{model.name}'",
-                           param="model", code="model_not_found")
 
     # ---- pages and metadata ----------------------------------------------------------------------
 
@@ -110,45 +100,22 @@ def create_app(model: ChatModel, *, policy: Policy | None = None, api_key: str |
     @app.get("/v1/models/{name:path}")
     async def get_model(name: str, request: Request) -> dict:
         authorize(request)
-        check_model(name)
+        chat.check_model(name)
         return _model_card(model, policy)
 
-    # ---- completions ---------------------------------------------------------------------------
+    # ---- completions: the serving layer does the work ------------------------------------------
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:
         authorize(request)
         req = await _parse(request, ChatRequest)
-        check_model(req.model)
-        messages = req.chat_messages()
-        # tokenizing a long prompt takes a while: off the event loop, which every stream shares
-        prompt = await anyio.to_thread.run_sync(model.chat_prompt, policy.apply(messages))
-        max_tokens = _budget(model, len(prompt), req.token_limit, "messages")
-        reply = policy.decide(messages)
-        events, admission = _events(app, model, reply, prompt, req, max_tokens, think=True)
-        rid, created = new_id("chatcmpl"), now()
-        if req.stream:
-            include_usage = bool(req.stream_options and req.stream_options.include_usage)
-            return EventStream(_chat_sse(events, rid, created, model.name, include_usage), admission)
-        reasoning, content, finish, use = await _collect(request, events, admission)
-        message = {"role": "assistant", "content": content, "reasoning_content": reasoning}
-        return JSONResponse(envelope(rid, "chat.completion", created, model.name, {"message": message}, finish, use))
+        return _respond(await chat.create(req, lambda: _disconnected(request)))
 
     @app.post("/v1/completions")
     async def completions(request: Request) -> Response:
         authorize(request)
         req = await _parse(request, CompletionRequest)
-        check_model(req.model)
-        prompt, text = await anyio.to_thread.run_sync(_completion_prompt, model, req)
-        max_tokens = _budget(model, len(prompt), req.token_limit, "prompt")
-        refusal = policy.check_refusal(text)
-        events, admission = _events(app, model, refusal, prompt, req, max_tokens, think=False)
-        rid, created = new_id("cmpl"), now()
-        if req.stream:
-            include_usage = bool(req.stream_options and req.stream_options.include_usage)
-            return EventStream(_completion_sse(events, rid, created, model.name, include_usage), admission)
-        _, content, finish, use = await _collect(request, events, admission)
-        return JSONResponse(envelope(rid, "text_completion", created, model.name, {"text": content}, finish, use))
+        return _respond(await completion.create(req, lambda: _disconnected(request)))
 
     return app
 
@@ -189,190 +156,13 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _budget(model: ChatModel, prompt_tokens: int, asked: int | None, prompt_param: str) -> int:
-    """max_tokens for the engine: what was asked, or all the room left; 400 if it cannot fit."""
-    room = model.max_len - prompt_tokens
-    if room < 1:
-        raise APIError(400, f"This model's maximum context length is {model.max_len} tokens; your {prompt_param} "
-                            f"use {prompt_tokens}, leaving no room for a reply", param=prompt_param,
-                       code="context_length_exceeded")
-    if asked is not None and asked > room:
-        raise APIError(400, f"This model's maximum context length is {model.max_len} tokens. However, you "
-                            f"requested {prompt_tokens + asked} tokens ({prompt_tokens} in the {prompt_param}, "
-                            f"{asked} in the completion). Please reduce max_tokens or the {prompt_param}.",
-                       param="max_tokens", code="context_length_exceeded")
-    return asked or room
-
-
-def _sampling(model: ChatModel, req, max_tokens: int) -> SamplingParams:
-    params = model.sampling(max_tokens=max_tokens, temperature=req.temperature, top_p=req.top_p,
-                            top_k=req.top_k or 0, seed=req.seed, presence_penalty=req.presence_penalty or 0.0,
-                            frequency_penalty=req.frequency_penalty or 0.0, ignore_eos=req.ignore_eos)
-    try:
-        params.validate(model.engine.engine.config.vocab_size)
-    except SamplingError as e:  # the schema checks what it can; bounds that need the model end here
-        param = "max_tokens" if e.field == "max_new_tokens" else e.field
-        raise APIError(400, str(e), param=param, code="invalid_value") from None
-    return params
-
-
-def _completion_prompt(model: ChatModel, req: CompletionRequest) -> tuple[list[int], str]:
-    """Prompt ids (text gets bos, as every training document starts with it) and its text."""
-    tok = model.tokenizer
-    prompt = req.prompt[0] if isinstance(req.prompt, list) and isinstance(req.prompt[0], (str, list)) else req.prompt
-    if isinstance(prompt, str):
-        if not prompt:
-            raise APIError(400, "'prompt' must not be empty", param="prompt", code="invalid_value")
-        ids = tok.encode(prompt)
-        return (ids if ids[:1] == [tok.bos_id] else [tok.bos_id, *ids]), prompt
-    vocab = model.engine.engine.config.vocab_size
-    if not prompt or not all(0 <= t < vocab for t in prompt):
-        raise APIError(400, f"'prompt' token ids must be a non-empty list of integers in [0, {vocab})",
-                       param="prompt", code="invalid_value")
-    return list(prompt), tok.decode(prompt)
-
-
-def _events(app: FastAPI, model: ChatModel, canned: Reply | None, prompt: list[int], req, max_tokens: int,
-            think: bool) -> tuple[AsyncIterator[Event], Admission | None]:
-    """The reply's events: the policy's canned answer when it decided one (no engine slot), else
-    a generation admitted to the engine (sampling checked before a slot is taken)."""
-    if canned is not None:
-        _count(app, canned)
-        return _canned(model, canned, len(prompt)), None
-    decoder = model.decoder(prompt, think=think, stop=req.stops())
-    params = _sampling(model, req, max_tokens)
-    return _generate(model, prompt, params, decoder), _admit(model)
-
-
-def _count(app: FastAPI, reply: Reply) -> None:
-    counts = app.state.policy_counts[reply.kind]
-    counts[reply.rule] += 1
-    n = counts[reply.rule]
-    if reply.kind == "refusal":
-        log.warning("policy refusal: rule %r matched (%d so far)", reply.rule, n)
-    else:
-        log.info("policy answered an identity question: %s (%d so far)", reply.rule, n)
-
-
-# ---- generation -------------------------------------------------------------------------------
-
-
-def _admit(model: ChatModel) -> Admission:
-    if not model.alive:
-        raise APIError(503, "The inference engine has stopped; see the server's log", type="server_error",
-                       code="engine_stopped")
-    try:
-        return model.admit()
-    except QueueFull as e:
-        raise APIError(429, f"The server is at capacity ({e}); retry shortly", type="rate_limit_exceeded",
-                       code="rate_limit_exceeded", headers={"Retry-After": str(RETRY_AFTER_S)}) from None
-
-
-async def _generate(model: ChatModel, prompt: list[int], params: SamplingParams, decoder) -> AsyncIterator[Event]:
-    """Text events of one request, from the engine's token stream (APIError 500 if the engine fails)."""
-    try:
-        async with aclosing(model.stream(prompt, params)) as deltas:
-            async for d in deltas:
-                text = decoder.push(d.token_ids)
-                finish = "stop" if decoder.stopped else d.finish_reason
-                if finish is None:
-                    yield text, None, None
-                    continue
-                text += decoder.flush()
-                use = usage(len(prompt), decoder.tokens, decoder.reasoning_tokens if decoder.splitter else None)
-                yield text, "stop" if finish == "cancelled" else finish, use
-                return  # closing `deltas` cancels a request ended by a stop string
-    except EngineError as e:
-        log.error("request failed in the engine: %s", e)
-        raise APIError(500, "The inference engine failed while generating this reply; see the server's log",
-                       type="server_error", code="engine_error") from None
-
-
-async def _canned(model: ChatModel, reply: Reply, prompt_tokens: int) -> AsyncIterator[Event]:
-    """A policy's answer, shaped like a model's reply."""
-    yield Split(content=reply.text), "stop", usage(prompt_tokens, len(model.tokenizer.encode(reply.text)), 0)
-
-
-async def _collect(request: Request, events: AsyncIterator[Event],
-                   admission: Admission | None) -> tuple[str, str, str, dict]:
-    """Run a non-streaming request to the end; a client that hangs up cancels it."""
-    reasoning, content, finish, use = [], [], "stop", {}
-    failed: APIError | None = None  # raised after the task group, which would wrap it in a group
-
-    async def drain() -> None:
-        nonlocal finish, use, failed
-        try:
-            async for text, fin, u in events:
-                reasoning.append(text.reasoning)
-                content.append(text.content)
-                finish, use = fin or finish, u or use
-        except APIError as e:
-            failed = e
-
-    try:
-        async with anyio.create_task_group() as tg:
-            async def watch() -> None:
-                await _disconnected(request)
-                tg.cancel_scope.cancel()  # stops drain(); closing `events` cancels the engine request
-
-            tg.start_soon(watch)
-            await drain()
-            tg.cancel_scope.cancel()
-    finally:
-        with anyio.CancelScope(shield=True):
-            await events.aclose()
-        if admission is not None:
-            admission.release()
-    if failed is not None:
-        raise failed
-    return "".join(reasoning), "".join(content), finish, use
-
-
 async def _disconnected(request: Request) -> None:
     while (await request.receive())["type"] != "http.disconnect":
         pass
 
 
-# ---- server-sent events -------------------------------------------------------------------------
-
-
-def _sse(obj) -> str:
-    return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
-
-
-async def _chat_sse(events, rid: str, created: int, name: str, include_usage: bool) -> AsyncIterator[str]:
-    yield _sse(chat_chunk(rid, created, name, {"role": "assistant", "content": None, "reasoning_content": ""}))
-    try:
-        async with aclosing(events):  # closed with this generator, however it ends
-            async for text, finish, use in events:
-                if text.reasoning:
-                    yield _sse(chat_chunk(rid, created, name, {"content": None, "reasoning_content": text.reasoning}))
-                if text.content:
-                    yield _sse(chat_chunk(rid, created, name, {"content": text.content, "reasoning_content": None}))
-                if finish:
-                    final = {"content": "", "reasoning_content": None}
-                    yield _sse(chat_chunk(rid, created, name, final, finish, None if include_usage else use))
-                    if include_usage:
-                        yield _sse({**chat_chunk(rid, created, name, {}), "choices": [], "usage": use})
-    except APIError as e:  # the engine failed mid-stream: the headers are sent, so say it in the stream
-        yield _sse(e.body())
-        return
-    yield "data: [DONE]\n\n"
-
-
-async def _completion_sse(events, rid: str, created: int, name: str, include_usage: bool) -> AsyncIterator[str]:
-    try:
-        async with aclosing(events):
-            async for text, finish, use in events:
-                if text.content or finish:
-                    yield _sse(completion_chunk(rid, created, name, text.content, finish,
-                                                None if include_usage or not finish else use))
-                if finish and include_usage:
-                    yield _sse({**completion_chunk(rid, created, name, ""), "choices": [], "usage": use})
-    except APIError as e:  # as in _chat_sse
-        yield _sse(e.body())
-        return
-    yield "data: [DONE]\n\n"
+def _respond(result: dict | SSE) -> Response:
+    return EventStream(result.chunks, result.admission) if isinstance(result, SSE) else JSONResponse(result)
 
 
 class EventStream(StreamingResponse):

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import AsyncIterator
 
-from nanoseek.inference import AsyncEngine, Engine, SamplingParams, Split, TokenDelta
-from nanoseek.inference.text import IncrementalDetokenizer, ThinkSplitter, partial_suffix
+from nanoseek.inference import AsyncEngine, Engine, SamplingParams, TokenDelta
+from nanoseek.serve.text import IncrementalDetokenizer, Split, ThinkSplitter, partial_suffix
 from nanoseek.tokenizer import Tokenizer
 
 log = logging.getLogger("nanoseek.serve")
@@ -78,7 +78,9 @@ class ChatModel:
                 log.warning("could not compile the decode steps (%s); decoding eagerly", e)
                 engine = Engine(model, max_slots=max_slots, max_len=max_len, speculative=speculative)
         self.engine = AsyncEngine(engine)
-        self.max_len = self.engine.engine.max_len
+        self.max_len, self.vocab_size = engine.max_len, model.config.vocab_size
+        # a prompt with more characters than this cannot fit the context, whatever its tokens
+        self.max_prompt_chars = self.max_len * tokenizer.max_token_chars
         self.in_flight = 0  # admitted and not yet released
         self._lock = threading.Lock()
 
@@ -138,7 +140,7 @@ class ChatModel:
         return self.engine.alive
 
     def stats(self) -> dict:
-        return {"slots": self.max_slots, "free_slots": self.engine.engine.free_slots,
+        return {"slots": self.max_slots, "free_slots": self.engine.free_slots,
                 "in_flight": self.in_flight, "capacity": self.capacity}
 
     def close(self) -> None:

@@ -129,6 +129,11 @@ class _Sampling(_Strict):
             raise APIError(400, "'stop' may hold at most 4 sequences", param="stop", code="invalid_value")
         return stops
 
+    @property
+    def include_usage(self) -> bool:
+        """A stream ends with an OpenAI usage chunk (stream_options.include_usage)."""
+        return bool(self.stream_options and self.stream_options.include_usage)
+
     def check_common(self) -> None:
         if self.n not in (None, 1):
             raise unsupported("n", " (only n=1)")

@@ -17,9 +17,10 @@ from typing import Callable, Iterator
 
 from rich.console import Console
 
-from nanoseek.inference import EngineError, Split
+from nanoseek.inference import EngineError
 from nanoseek.serve.backend import ChatModel
 from nanoseek.serve.policy import Policy
+from nanoseek.serve.text import Split
 
 HELP = "/reset  start a new conversation    /exit  leave (or Ctrl-D)    Ctrl-C  stop the current reply"
 

@@ -1,4 +1,5 @@
-"""Text above the engine: incremental detokenization and the reasoning/content splitter.
+"""Text above the engine, for the server and the chat: incremental detokenization and the
+reasoning/content splitter (`ReplyDecoder` in backend.py puts them together per request).
 
 The engine streams token ids. A byte-level BPE token can end in the middle of a UTF-8
 character (a Chinese character or an emoji spans 3-4 bytes, often 2-4 tokens), and a
@@ -135,24 +136,3 @@ def partial_suffix(text: str, tag: str) -> int:
         if text.endswith(tag[:n]):
             return n
     return 0
-
-
-class TextStream:
-    """Detokenizer + splitter for one request: push token ids, get Split text deltas.
-
-    `decode` must keep the think tags (e.g. `skip_special_tokens=False`); ids in `skip_ids`
-    (the end-of-sentence token the engine includes when it stops) are not decoded."""
-
-    def __init__(self, decode: Callable[[list[int]], str], prompt_ids: Iterable[int] = (), in_think: bool = False,
-                 strip: bool = True, skip_ids: Iterable[int] = ()) -> None:
-        self.detok = IncrementalDetokenizer(decode, prompt_ids)
-        self.splitter = ThinkSplitter(in_think=in_think, strip=strip)
-        self.skip_ids = frozenset(skip_ids)
-
-    def push(self, ids: Iterable[int]) -> Split:
-        return self.splitter.push(self.detok.push(t for t in ids if t not in self.skip_ids))
-
-    def flush(self) -> Split:
-        out = self.splitter.push(self.detok.flush())
-        out += self.splitter.flush()
-        return out
