@@ -82,34 +82,34 @@ class ModelConfig:
             "n_group", "topk_group", "max_position_embeddings",
         ]
         for name in positive:
-            _require(isinstance(getattr(self, name), int) and getattr(self, name) > 0,
+            require(isinstance(getattr(self, name), int) and getattr(self, name) > 0,
                      name, "a positive integer", getattr(self, name))
         for name, most in LIMITS.items():  # before anything of that size is allocated
-            _require(getattr(self, name) <= most, name, f"at most {most:,}", getattr(self, name))
+            require(getattr(self, name) <= most, name, f"at most {most:,}", getattr(self, name))
         for name in ["n_shared_experts", "first_k_dense_replace", "num_nextn_predict_layers"]:
-            _require(isinstance(getattr(self, name), int) and getattr(self, name) >= 0,
+            require(isinstance(getattr(self, name), int) and getattr(self, name) >= 0,
                      name, "an integer >= 0", getattr(self, name))
-        _require(self.q_lora_rank is None or (isinstance(self.q_lora_rank, int) and self.q_lora_rank > 0),
+        require(self.q_lora_rank is None or (isinstance(self.q_lora_rank, int) and self.q_lora_rank > 0),
                  "q_lora_rank", "None or a positive integer", self.q_lora_rank)
-        _require(self.qk_rope_head_dim % 2 == 0, "qk_rope_head_dim", "an even integer", self.qk_rope_head_dim)
-        _require(self.n_routed_experts % self.n_group == 0, "n_group",
+        require(self.qk_rope_head_dim % 2 == 0, "qk_rope_head_dim", "an even integer", self.qk_rope_head_dim)
+        require(self.n_routed_experts % self.n_group == 0, "n_group",
                  f"a divisor of n_routed_experts={self.n_routed_experts}", self.n_group)
-        _require(self.topk_group <= self.n_group, "topk_group", f"<= n_group={self.n_group}", self.topk_group)
+        require(self.topk_group <= self.n_group, "topk_group", f"<= n_group={self.n_group}", self.topk_group)
         experts_per_group = self.n_routed_experts // self.n_group
-        _require(self.n_group == 1 or experts_per_group >= 2, "n_group",
+        require(self.n_group == 1 or experts_per_group >= 2, "n_group",
                  "a value leaving >= 2 experts per group (group score = sum of the top-2)", self.n_group)
-        _require(self.num_experts_per_tok <= self.topk_group * experts_per_group, "num_experts_per_tok",
+        require(self.num_experts_per_tok <= self.topk_group * experts_per_group, "num_experts_per_tok",
                  f"<= topk_group * experts per group = {self.topk_group * experts_per_group}",
                  self.num_experts_per_tok)
-        _require(self.rope_type in ROPE_TYPES, "rope_scaling.type", f"one of {ROPE_TYPES}", self.rope_type)
+        require(self.rope_type in ROPE_TYPES, "rope_scaling.type", f"one of {ROPE_TYPES}", self.rope_type)
         if self.rope_type == "yarn":
             factor = self.rope_scaling.get("factor")
-            _require(isinstance(factor, (int, float)) and factor >= 1, "rope_scaling.factor",
+            require(isinstance(factor, (int, float)) and factor >= 1, "rope_scaling.factor",
                      "a number >= 1", factor)
         for name in ["rms_norm_eps", "initializer_range", "routed_scaling_factor", "rope_theta"]:
-            _require(getattr(self, name) > 0, name, "a positive number", getattr(self, name))
+            require(getattr(self, name) > 0, name, "a positive number", getattr(self, name))
         for name in ["mtp_loss_weight", "balance_loss_alpha"]:
-            _require(getattr(self, name) >= 0, name, "a number >= 0", getattr(self, name))
+            require(getattr(self, name) >= 0, name, "a number >= 0", getattr(self, name))
 
     # ---- (de)serialisation --------------------------------------------------------------
 
@@ -134,17 +134,9 @@ class ModelConfig:
     @classmethod
     def from_hf_dict(cls, d: dict[str, Any]) -> "ModelConfig":
         """Build from a `config.json` dict (ours or an official/transformers one); unknown keys are ignored."""
-        d = dict(d)
         scoring = d.get("scoring_func", "sigmoid")
-        _require(scoring == "sigmoid", "scoring_func", "'sigmoid' (DeepSeek-V3 routing)", scoring)
-        # transformers 5 writes `rope_parameters` (theta inside it) instead of rope_theta/rope_scaling.
-        rope_params = d.pop("rope_parameters", None)
-        if rope_params:
-            d.setdefault("rope_theta", rope_params.get("rope_theta", cls.rope_theta))
-            if rope_params.get("rope_type", "default") != "default" and not d.get("rope_scaling"):
-                d["rope_scaling"] = {k: v for k, v in rope_params.items() if k != "rope_theta"}
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        require(scoring == "sigmoid", "scoring_func", "'sigmoid' (DeepSeek-V3 routing)", scoring)
+        return cls(**hf_fields(cls, d))
 
     def replace(self, **changes: Any) -> "ModelConfig":
         return dataclasses.replace(self, **changes)
@@ -157,9 +149,24 @@ LIMITS = {"vocab_size": 1 << 21, "max_position_embeddings": 1 << 21, "hidden_siz
           "num_attention_heads": 1 << 10, "n_routed_experts": 1 << 12}
 
 
-def _require(ok: bool, name: str, allowed: str, value: Any) -> None:
+def hf_fields(cls: type, d: dict[str, Any]) -> dict[str, Any]:
+    """The fields of config dataclass `cls` found in a `config.json` dict (unknown keys dropped).
+    transformers 5 writes `rope_parameters` (theta inside it) instead of rope_theta/rope_scaling."""
+    d = dict(d)
+    rope_params = d.pop("rope_parameters", None)
+    if rope_params:
+        d.setdefault("rope_theta", rope_params.get("rope_theta", cls.rope_theta))
+        if rope_params.get("rope_type", "default") != "default" and not d.get("rope_scaling"):
+            d["rope_scaling"] = {k: v for k, v in rope_params.items() if k != "rope_theta"}
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in d.items() if k in names}
+
+
+def require(ok: bool, name: str, allowed: str, value: Any, owner: str = "ModelConfig") -> None:
+    """A config check: `<owner>.<name> must be <allowed>, got <value>` when not ok."""
     if not ok:
-        raise ValueError(f"ModelConfig.{name} must be {allowed}, got {value!r}")
+        raise ValueError(f"{owner}.{name} must be {allowed}, got {value!r}")
+
 
 
 # ---- presets ------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Checkpoints in the Hugging Face layout: `config.json`, `generation_config.json` and
 safetensors weights (one file, or shards with an index), named as DeepSeek's official
-checkpoints and transformers' `DeepseekV3ForCausalLM` expect.
+checkpoints and transformers' `DeepseekV3ForCausalLM` expect. DeepSeek's FP8 releases load
+too: their block-scaled weights are dequantized on the way in (see fp8.py). The R1-Distill
+checkpoints (Llama, Qwen2) load through the same readers; `from_pretrained` picks by model_type.
 
 Every native <-> HF name pair comes from the two tables below; nothing else renames keys.
 """
@@ -8,20 +10,26 @@ Every native <-> HF name pair comes from the two tables below; nothing else rena
 from __future__ import annotations
 
 import json
+import logging
 import re
 import warnings
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
 from nanoseek.config import ModelConfig
+from nanoseek.interop.fp8 import SCALE_SUFFIX, dequantize_blocks, is_fp8, weight_block_size
+from nanoseek.model.llama import LlamaConfig, LlamaTransformer, Rotary
 from nanoseek.model.rope import RotaryEmbedding
+from nanoseek.model.transformer import Transformer
 
 WEIGHTS_NAME = "model.safetensors"
 INDEX_NAME = "model.safetensors.index.json"
+
+log = logging.getLogger("nanoseek.interop")
 
 # Native key (regex) -> HF key. {layer} is the decoder index; MTP module k sits at index
 # num_hidden_layers + k, with its block's keys directly under it (official layout).
@@ -127,16 +135,24 @@ def _split_shards(tensors: dict[str, torch.Tensor], max_bytes: int) -> list[dict
 
 def load_config(path: Path) -> ModelConfig:
     """The checkpoint's ModelConfig; a broken config.json is a ValueError naming it."""
+    return _model_config(_config_json(path), path)
+
+
+def _config_json(path: Path) -> dict:
     config_file = path / "config.json"
     if not config_file.is_file():
         raise FileNotFoundError(f"{path} is not a checkpoint directory: no config.json")
     data = _read_json(config_file)
     if not isinstance(data, dict):
         raise ValueError(f"{config_file}: must hold a JSON object, got a {type(data).__name__}")
+    return data
+
+
+def _model_config(data: dict, path: Path, config_cls: type = ModelConfig) -> Any:
     try:
-        return ModelConfig.from_hf_dict(data)
+        return config_cls.from_hf_dict(data)
     except (ValueError, TypeError) as e:
-        raise ValueError(f"{config_file}: {e}") from None
+        raise ValueError(f"{path / 'config.json'}: {e}") from None
 
 
 def _read_json(path: Path):
@@ -146,17 +162,71 @@ def _read_json(path: Path):
         raise ValueError(f"{path}: not valid JSON ({e})") from None
 
 
+def from_pretrained(path: str | Path, device: str | torch.device = "cpu") -> Transformer | LlamaTransformer:
+    """Any supported checkpoint, picked by config.json's model_type (see LOADERS)."""
+    path = Path(path)
+    model_type = _config_json(path).get("model_type")
+    if model_type not in LOADERS:
+        raise ValueError(f"{path / 'config.json'}: model_type must be one of {sorted(LOADERS)}, got {model_type!r}")
+    return LOADERS[model_type](path, device)
+
+
 def load_pretrained(cls, path: Path, device: str | torch.device = "cpu"):
-    """Build the model on the meta device, then assign the checkpoint's tensors (no double init)."""
-    cfg = load_config(path)
+    """Build the model on the meta device, then assign the checkpoint's tensors (no double init).
+    DeepSeek's block-scaled FP8 weights are dequantized one tensor at a time as they are read."""
+    config = _config_json(path)
+    cfg = _model_config(config, path)
     files = _weight_files(path)
+    scales, block = _fp8_layout(config, files, path)
     cfg = _without_absent_mtp(cfg, files, path)
     with torch.device("meta"):
         model = cls(cfg)
-    native = _native_state_dict(model, files)
+    mtp_copies = frozenset(f"model.layers.{cfg.num_hidden_layers + k}.{s}"
+                           for k in range(cfg.num_nextn_predict_layers) for s in MTP_SHARED_COPIES)
+    native = _native_state_dict(model, path, files, scales, block, optional=mtp_copies)
     model.load_state_dict(native, assign=True)
     _materialise_buffers(model, cfg)
+    if scales:
+        log.info("%s: FP8 checkpoint: dequantized its %d block-scaled weights", path, len(scales))
     return model.to(device)
+
+
+def load_llama_pretrained(cls, path: Path, device: str | torch.device = "cpu"):
+    """An R1-Distill checkpoint (Llama or Qwen2), kept in the dtype it is stored in: the released
+    ones are bf16, and in fp32 the 7B alone would need 30 GB."""
+    config = _config_json(path)
+    cfg = _model_config(config, path, LlamaConfig)
+    files = _weight_files(path)
+    scales, block = _fp8_layout(config, files, path)
+    with torch.device("meta"):
+        model = cls(cfg).to(_stored_dtype(files, "model.embed_tokens.weight"))
+    model.load_state_dict(_native_state_dict(model, path, files, scales, block), assign=True)
+    model.rotary = Rotary(cfg)  # its frequencies are not in the file
+    return model.to(device)
+
+
+LOADERS: dict[str, Callable[[Path, str | torch.device], torch.nn.Module]] = {
+    "deepseek_v3": Transformer.from_pretrained,
+    "llama": LlamaTransformer.from_pretrained,
+    "qwen2": LlamaTransformer.from_pretrained,
+}
+
+
+def _fp8_layout(config: dict, files: dict[str, Path], path: Path) -> tuple[dict[str, str], tuple[int, int] | None]:
+    """(weight key -> key of its block scales, the scales' block size) of an FP8 checkpoint;
+    ({}, None) of one in plain floats. A scale without its weight is a ValueError naming it."""
+    try:
+        block = weight_block_size(config)
+    except ValueError as e:
+        raise ValueError(f"{path / 'config.json'}: {e}") from None
+    scales = {key.removesuffix(SCALE_SUFFIX): key for key in files if key.endswith(SCALE_SUFFIX)}
+    for weight, scale in scales.items():
+        if weight not in files:
+            raise ValueError(f"{files[scale]}: tensor {scale} scales {weight}, which is not in the checkpoint")
+        if block is None:
+            raise ValueError(f"{files[scale]}: tensor {scale} holds FP8 block scales, but config.json "
+                             f"has no quantization_config to give their block size")
+    return scales, block
 
 
 def _without_absent_mtp(cfg: ModelConfig, files: dict[str, Path], path: Path) -> ModelConfig:
@@ -196,33 +266,69 @@ def _open_weights(file: Path):
         raise ValueError(f"{file}: not a readable safetensors file ({e})") from None
 
 
-def _native_state_dict(model: torch.nn.Module, files: dict[str, Path]) -> dict[str, torch.Tensor]:
-    cfg: ModelConfig = model.config
+def _stored_dtype(files: dict[str, Path], key: str) -> torch.dtype:
+    """The dtype `key` is stored in, from its file's header; float32 when the checkpoint lacks
+    it (the key check then names it)."""
+    if key not in files:
+        return torch.float32
+    with _open_weights(files[key]) as f:
+        return f.get_slice(key)[:0].dtype  # a zero-row slice: the dtype without reading the data
+
+
+def _native_state_dict(
+    model: torch.nn.Module, path: Path, files: dict[str, Path], scales: dict[str, str],
+    block: tuple[int, int] | None, optional: frozenset[str] = frozenset(),
+) -> dict[str, torch.Tensor]:
+    """Every tensor of `model`'s state dict, read from `files` in the model's dtypes. `optional`:
+    HF keys the checkpoint may hold that the model does not read."""
+    cfg = model.config
     expected = {
         name: (t.shape, t.dtype, list(hf_parts(name, t.shape, cfg.num_hidden_layers)))
         for name, t in model.state_dict().items()
     }
     wanted = {key for _, _, parts in expected.values() for key, _ in parts}
-    optional = {f"model.layers.{cfg.num_hidden_layers + k}.{s}" for k in range(len(model.mtp)) for s in MTP_SHARED_COPIES}
-    missing = sorted(wanted - files.keys())
-    extra = sorted(files.keys() - wanted - optional)
+    stored = files.keys() - scales.values()
+    missing = sorted(wanted - stored)
+    extra = sorted(stored - wanted - optional)
     if missing or extra:
-        raise ValueError(f"checkpoint does not match the config: missing {_few(missing)}; unexpected {_few(extra)}")
+        source = path / INDEX_NAME if (path / INDEX_NAME).is_file() else path / WEIGHTS_NAME
+        raise ValueError(f"{source}: checkpoint does not match the config: missing {_few(missing)}; "
+                         f"unexpected {_few(extra)}")
     handles = {p: _open_weights(p) for p in set(files.values())}
     native = {}
     for name, (shape, dtype, parts) in expected.items():
         tensor = torch.empty(shape, dtype=dtype)
         for key, index in parts:
-            try:
-                piece = handles[files[key]].get_tensor(key)
-            except Exception as e:  # safetensors raises its own error types for torn or corrupt data
-                raise ValueError(f"{files[key]}: tensor {key} cannot be read ({e})") from None
+            piece = _read_weight(handles, files, key, scales.get(key), block)
             if piece.shape != tensor[index].shape:
                 raise ValueError(f"{files[key]}: tensor {key} has shape {tuple(piece.shape)}, config.json "
                                  f"makes it {tuple(tensor[index].shape)}")
             tensor[index] = piece.to(dtype)
         native[name] = tensor
     return native
+
+
+def _read_weight(handles: dict, files: dict[str, Path], key: str, scale: str | None,
+                 block: tuple[int, int] | None) -> torch.Tensor:
+    """The tensor stored as `key`; float32 values when it is FP8 with block scales `scale`."""
+    weight = _read_tensor(handles, files, key)
+    if scale is None:
+        if is_fp8(weight.dtype):
+            raise ValueError(f"{files[key]}: tensor {key} is {str(weight.dtype).removeprefix('torch.')} "
+                             f"but has no {key}{SCALE_SUFFIX} block scales")
+        return weight
+    scale_inv = _read_tensor(handles, files, scale)
+    try:
+        return dequantize_blocks(weight, scale_inv, block)
+    except ValueError as e:
+        raise ValueError(f"{files[scale]}: tensor {scale}: {e}") from None
+
+
+def _read_tensor(handles: dict, files: dict[str, Path], key: str) -> torch.Tensor:
+    try:
+        return handles[files[key]].get_tensor(key)
+    except Exception as e:  # safetensors raises its own error types for torn or corrupt data
+        raise ValueError(f"{files[key]}: tensor {key} cannot be read ({e})") from None
 
 
 def _materialise_buffers(model: torch.nn.Module, cfg: ModelConfig) -> None:
