@@ -1,4 +1,5 @@
-"""Serving the model: MLA latent cache, continuous batching, sampling, MTP speculation.
+"""Serving the model: MLA latent cache, continuous batching, sampling, MTP speculation; the
+R1-Distill models (LlamaTransformer) on a grouped-query key/value cache.
 
     from nanoseek.inference import Engine, SamplingParams
     engine = Engine(model, max_slots=32, speculative=True, compile=True)

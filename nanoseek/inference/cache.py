@@ -1,10 +1,12 @@
-"""The MLA latent cache: one preallocated buffer for every layer, slot and position.
+"""The engine's caches: one preallocated buffer per layer, indexed by slot and position.
 
-Legend: L = cached layers (decoder layers, then MTP layers), N = slots (concurrent requests),
-M = max_len + 1 (positions per slot, one spare), W = kv_lora_rank + qk_rope_head_dim (one latent per token),
-B = requests in a step, T = new tokens per request, S = span attended to (bucketed, <= M).
+Legend: L = cached layers, N = slots (concurrent requests), M = max_len + 1 (positions per
+slot, one spare), B = requests in a step, T = new tokens per request, S = span attended to
+(bucketed, <= M). What one token leaves in one layer depends on the attention:
+  MLA (our Transformer): W = kv_lora_rank + qk_rope_head_dim, one latent (LatentCachePool);
+  GQA (LlamaTransformer): a key and a value [G, E], G = key/value heads, E = head_dim (KVCachePool).
 
-A request owns one slot for its whole life. A step writes the new tokens' latents at their
+A request owns one slot for its whole life. A step writes the new tokens' entries at their
 absolute positions and attends to positions 0..S-1 of its slots, masked to each query's own
 position, so slots never need to be compacted and stale entries past a request's length (a
 rejected speculative draft, a previous owner of the slot) are never read: the next write at
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from nanoseek.config import ModelConfig
+from nanoseek.model.llama import LlamaConfig
 
 
 def latent_width(cfg: ModelConfig) -> int:
@@ -55,41 +58,57 @@ class StepView:
         the request's current length."""
         return cls(slots, positions, (keys <= positions.unsqueeze(-1)).unsqueeze(1))
 
+    def store(self, buffer: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
+        """Write new [B, T, ...] into buffer [N, M, ...] at the step's slots and positions ->
+        the step's slots over the span attended to [B, S, ...], in new's dtype."""
+        slots = self.slots.unsqueeze(1).expand_as(self.positions)  # [B, T]
+        buffer.index_put_((slots, self.positions), new.to(buffer.dtype))
+        return buffer[:, : self.mask.shape[-1]].index_select(0, self.slots).to(new.dtype)
 
-class LayerCache:
-    """One layer's window on the pool for one step: implements the model's LatentCache protocol."""
+
+class LatentLayerCache:
+    """One layer's window on a LatentCachePool for one step: implements the model's LatentCache protocol."""
 
     def __init__(self, buffer: torch.Tensor, view: StepView, kv_lora_rank: int) -> None:
         self.buffer, self.view, self.rank = buffer, view, kv_lora_rank  # buffer [N, M, W]
 
     def update(self, c_kv: torch.Tensor, k_rope: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """c_kv [B, T, C], k_rope [B, T, R] -> c_kv [B, S, C], k_rope [B, S, R], mask [B, 1, T, S]."""
-        v = self.view
-        new = torch.cat([c_kv, k_rope], dim=-1).to(self.buffer.dtype)  # [B, T, W]
-        self.buffer.index_put_((v.slots.unsqueeze(1).expand_as(v.positions), v.positions), new)
-        span = v.mask.shape[-1]
-        latents = self.buffer[:, :span].index_select(0, v.slots).to(c_kv.dtype)  # [B, S, W]
-        return latents[..., : self.rank], latents[..., self.rank :], v.mask
+        latents = self.view.store(self.buffer, torch.cat([c_kv, k_rope], dim=-1))  # [B, S, W]
+        return latents[..., : self.rank], latents[..., self.rank :], self.view.mask
 
 
-class LatentCachePool:
-    """Preallocated latents [L, N, M, W] for `slots` concurrent requests of up to `max_len` tokens.
+class KVLayerCache:
+    """One layer's window on a KVCachePool for one step: implements LlamaTransformer's KVCache protocol."""
 
-    Layers 0..num_hidden_layers-1 are the decoder's; the next ones (if `with_mtp`) belong to the
-    MTP modules, which attend over their own latents when drafting."""
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor, view: StepView) -> None:
+        self.keys, self.values, self.view = keys, values, view  # [N, M, G, E] each
 
-    def __init__(self, cfg: ModelConfig, slots: int, max_len: int, with_mtp: bool = False,
-                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> None:
-        self.cfg, self.slots, self.max_len = cfg, slots, max_len
-        self.num_main = cfg.num_hidden_layers
-        layers = self.num_main + (cfg.num_nextn_predict_layers if with_mtp else 0)
-        # One tensor per layer (not views of one big tensor): a compiled step then mutates each
-        # in place instead of copying the whole pool. One position more than a request can use,
-        # so an attended span never covers a whole buffer: slicing all of it would make Dynamo
-        # specialise the compiled step on that and compile it again.
-        self.buffers = [torch.zeros(slots, max_len + 1, latent_width(cfg), dtype=dtype, device=device)
-                        for _ in range(layers)]
+    def update(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """k, v [B, T, G, E] -> k, v [B, S, G, E], mask [B, 1, T, S]."""
+        return self.view.store(self.keys, k), self.view.store(self.values, v), self.view.mask
+
+
+class SlotPool:
+    """Slots of preallocated per-layer buffers, `width` numbers per token per layer, for `slots`
+    concurrent requests of up to `max_len` tokens. Subclasses allocate the buffers."""
+
+    cached = ""  # what a token leaves in each layer (names cache reports)
+
+    def __init__(self, slots: int, max_len: int, num_main: int, width: int, mha_width: int,
+                 dtype: torch.dtype) -> None:
+        self.slots, self.max_len, self.num_main, self.dtype = slots, max_len, num_main, dtype
+        self.width, self.mha_width = width, mha_width  # this cache's, and an MHA cache's of the same heads
         self._free = list(range(slots - 1, -1, -1))  # pop() hands out the lowest slot first
+
+    def _buffers(self, layers: int, per_token: tuple[int, ...], device: torch.device | str) -> list[torch.Tensor]:
+        """`layers` zeroed buffers [N, M, *per_token]. One tensor per layer (not views of one big
+        tensor): a compiled step then mutates each in place instead of copying the whole pool.
+        One position more than a request can use, so an attended span never covers a whole
+        buffer: slicing all of it would make Dynamo specialise the compiled step on that and
+        compile it again."""
+        shape = (self.slots, self.max_len + 1, *per_token)
+        return [torch.zeros(shape, dtype=self.dtype, device=device) for _ in range(layers)]
 
     # ---- slots ------------------------------------------------------------------------------
 
@@ -109,17 +128,49 @@ class LatentCachePool:
         """Every slot free again (after the engine aborted all requests)."""
         self._free = list(range(self.slots - 1, -1, -1))
 
-    # ---- per-step views ----------------------------------------------------------------------
-
-    def main_caches(self, view: StepView) -> list[LayerCache]:
-        return [LayerCache(self.buffers[i], view, self.cfg.kv_lora_rank) for i in range(self.num_main)]
-
-    def mtp_cache(self, depth: int, view: StepView) -> LayerCache:
-        return LayerCache(self.buffers[self.num_main + depth], view, self.cfg.kv_lora_rank)
-
     # ---- accounting --------------------------------------------------------------------------
 
     def bytes_per_token(self, layers: int | None = None) -> int:
         """Cache bytes one token costs across `layers` (default: the decoder layers)."""
         layers = self.num_main if layers is None else layers
-        return layers * self.buffers[0].shape[-1] * self.buffers[0].element_size()
+        return layers * self.width * self.dtype.itemsize
+
+
+class LatentCachePool(SlotPool):
+    """Preallocated latents [L, N, M, W] for our Transformer's MLA.
+
+    Layers 0..num_hidden_layers-1 are the decoder's; the next ones (if `with_mtp`) belong to the
+    MTP modules, which attend over their own latents when drafting."""
+
+    cached = "latent"
+
+    def __init__(self, cfg: ModelConfig, slots: int, max_len: int, with_mtp: bool = False,
+                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> None:
+        super().__init__(slots, max_len, cfg.num_hidden_layers, latent_width(cfg), mha_width(cfg), dtype)
+        self.cfg = cfg
+        layers = self.num_main + (cfg.num_nextn_predict_layers if with_mtp else 0)
+        self.buffers = self._buffers(layers, (self.width,), device)
+
+    def main_caches(self, view: StepView) -> list[LatentLayerCache]:
+        return [LatentLayerCache(self.buffers[i], view, self.cfg.kv_lora_rank) for i in range(self.num_main)]
+
+    def mtp_cache(self, depth: int, view: StepView) -> LatentLayerCache:
+        return LatentLayerCache(self.buffers[self.num_main + depth], view, self.cfg.kv_lora_rank)
+
+
+class KVCachePool(SlotPool):
+    """Preallocated keys and values [L, N, M, G, E] each, for LlamaTransformer's grouped-query
+    attention: 2 * G * E numbers per token per layer (an MHA cache: 2 * H * E)."""
+
+    cached = "kv"
+
+    def __init__(self, cfg: LlamaConfig, slots: int, max_len: int,
+                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> None:
+        heads = (cfg.num_key_value_heads, cfg.head_dim)
+        super().__init__(slots, max_len, cfg.num_hidden_layers, 2 * cfg.num_key_value_heads * cfg.head_dim,
+                         2 * cfg.num_attention_heads * cfg.head_dim, dtype)
+        self.keys = self._buffers(self.num_main, heads, device)
+        self.values = self._buffers(self.num_main, heads, device)
+
+    def main_caches(self, view: StepView) -> list[KVLayerCache]:
+        return [KVLayerCache(k, v, view) for k, v in zip(self.keys, self.values)]

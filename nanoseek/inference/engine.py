@@ -4,6 +4,10 @@
                     (GRPO rollouts, evaluation)
     AsyncEngine     (async_engine.py) a background thread stepping an Engine, for a server
 
+Models: our Transformer (MLA: the cache holds one latent per token and layer, MTP drafts) and
+the R1-Distill LlamaTransformer (Llama, Qwen2: grouped-query attention, keys and values cached,
+no MTP so no speculative decoding). Everything past the model's calls is shared.
+
 Scheduling (continuous batching): a request takes a free cache slot, its prompt is prefilled in
 chunks of at most `prefill_chunk` tokens per step (so a long prompt never stalls the requests
 already decoding for long), then it joins the batch that decodes one token (or verifies one
@@ -36,13 +40,17 @@ from typing import Callable, Literal
 
 import torch
 
-from nanoseek.inference.cache import LatentCachePool, latent_width, mha_width
+from nanoseek.inference.cache import KVCachePool, LatentCachePool
 from nanoseek.inference.sampling import SamplingParams, sample, token_uniform
-from nanoseek.inference.step import ModelRunner
+from nanoseek.inference.step import GQARunner, ModelRunner
+from nanoseek.model.llama import LlamaTransformer
 from nanoseek.model.transformer import Transformer
 
 FinishReason = Literal["stop", "length", "cancelled", "error"]
 log = logging.getLogger("nanoseek.engine")
+# Default max_len when the model allows more: every slot's cache is allocated up front, and
+# 32 slots of Llama 3.1's 131072 positions would be hundreds of GB for the 8B.
+DEFAULT_MAX_LEN = 4096
 
 
 @dataclass
@@ -96,15 +104,19 @@ class _Request:
 
 
 class Engine:
-    """Continuous-batching engine over a preallocated MLA latent cache (not thread-safe: see AsyncEngine).
+    """Continuous-batching engine over a preallocated cache (not thread-safe: see AsyncEngine).
 
-    model: a Transformer (put in eval mode here). max_slots: concurrent requests. max_len: tokens
-    per request, prompt included (default: the model's max_position_embeddings).
-    compile: False, True or a torch.compile mode for the decode step. speculative: MTP drafts."""
+    model: a Transformer or a LlamaTransformer (put in eval mode here). max_slots: concurrent
+    requests. max_len: tokens per request, prompt included (default: the model's
+    max_position_embeddings, at most DEFAULT_MAX_LEN). compile: False, True or a torch.compile
+    mode for the decode step. speculative: MTP drafts (Transformer only). absorb_prefill:
+    prefill with MLA's absorbed attention (Transformer only). A LlamaTransformer's config keeps
+    no eos_token_id (its checkpoint's generation_config.json does): give its requests
+    SamplingParams.stop_token_ids, or they stop only at max_new_tokens or max_len."""
 
     def __init__(
         self,
-        model: Transformer,
+        model: Transformer | LlamaTransformer,
         *,
         max_slots: int = 32,
         max_len: int | None = None,
@@ -114,19 +126,26 @@ class Engine:
         absorb_prefill: bool = False,
     ) -> None:
         cfg = model.config
-        if speculative and cfg.num_nextn_predict_layers < 1:
-            raise ValueError("speculative=True needs an MTP module (config.num_nextn_predict_layers >= 1)")
+        gqa = isinstance(model, LlamaTransformer)
+        if speculative:
+            _require_mtp(model)
+        if absorb_prefill and gqa:
+            raise ValueError(f"absorb_prefill=True applies to MLA only; a {cfg.model_type} model has plain attention")
         self.model = model.eval()
         self.config = cfg
-        self.max_len = max_len or cfg.max_position_embeddings
+        self.max_len = max_len or min(cfg.max_position_embeddings, DEFAULT_MAX_LEN)
         if self.max_len > cfg.max_position_embeddings:
             raise ValueError(f"max_len must be <= max_position_embeddings={cfg.max_position_embeddings}, "
                              f"got {self.max_len}")
         self.prefill_chunk = prefill_chunk
         self.speculative = speculative
         dtype = next(model.parameters()).dtype
-        self.pool = LatentCachePool(cfg, max_slots, self.max_len, with_mtp=speculative, dtype=dtype)
-        self.runner = ModelRunner(model, self.pool, compile=compile, absorb_prefill=absorb_prefill)
+        if gqa:
+            self.pool = KVCachePool(cfg, max_slots, self.max_len, dtype=dtype)
+            self.runner = GQARunner(model, self.pool, compile=compile)
+        else:
+            self.pool = LatentCachePool(cfg, max_slots, self.max_len, with_mtp=speculative, dtype=dtype)
+            self.runner = ModelRunner(model, self.pool, compile=compile, absorb_prefill=absorb_prefill)
         self.counts = torch.zeros(max_slots, cfg.vocab_size)  # generated-token counts (penalties)
         self._ids = itertools.count()
         self._generator = torch.Generator()
@@ -153,7 +172,7 @@ class Engine:
         prompt = [int(t) for t in prompt_ids]
         stops = params.stop_token_ids
         if stops is None:
-            stops = () if self.config.eos_token_id is None else (self.config.eos_token_id,)
+            stops = () if self.eos_token_id is None else (self.eos_token_id,)
         seed = params.seed if params.seed is not None else random.getrandbits(63)
         rid = next(self._ids) if request_id is None else request_id
         req = _Request(rid, prompt, params, frozenset(stops), seed, on_token,
@@ -161,6 +180,11 @@ class Engine:
         self.waiting.append(req)
         self._unfinished[rid] = req
         return rid
+
+    @property
+    def eos_token_id(self) -> int | None:
+        """Where requests stop by default: our config's eos_token_id (a LlamaConfig keeps none)."""
+        return None if isinstance(self.model, LlamaTransformer) else self.config.eos_token_id
 
     def validate(self, prompt_ids: list[int], params: SamplingParams) -> None:
         """Raise ValueError (naming what is wrong) for a request this engine cannot run."""
@@ -417,11 +441,21 @@ class Engine:
     # ---- accounting ----------------------------------------------------------------------------
 
     def cache_report(self) -> dict:
-        """Cache numbers per token per layer: MLA latents vs an MHA cache of the same heads."""
-        cfg = self.config
+        """Cache numbers per token per layer: MLA latents ("latent_per_layer") or GQA keys and
+        values ("kv_per_layer") vs an MHA cache of the same heads."""
+        pool = self.pool
         return {
-            "latent_per_layer": latent_width(cfg),
-            "mha_per_layer": mha_width(cfg),
-            "ratio": latent_width(cfg) / mha_width(cfg),
-            "bytes_per_token": self.pool.bytes_per_token(),
+            f"{pool.cached}_per_layer": pool.width,
+            "mha_per_layer": pool.mha_width,
+            "ratio": pool.width / pool.mha_width,
+            "bytes_per_token": pool.bytes_per_token(),
         }
+
+
+def _require_mtp(model: Transformer | LlamaTransformer) -> None:
+    """speculative=True drafts with the MTP module: refuse a model that has none."""
+    if isinstance(model, LlamaTransformer):
+        raise ValueError(f"speculative=True needs an MTP module; a {model.config.model_type} model "
+                         "(LlamaTransformer) has none: use speculative=False")
+    if model.config.num_nextn_predict_layers < 1:
+        raise ValueError("speculative=True needs an MTP module (config.num_nextn_predict_layers >= 1)")

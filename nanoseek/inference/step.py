@@ -3,23 +3,25 @@
 Legend: B = requests in the step, T = tokens per request (a prompt chunk; in decode 1, or 2
 when verifying a draft), D = hidden_size, V = vocab.
 
-All run the model's own forward on the engine's latent cache; decode uses the absorbed
-attention. The model's shapes depend only on the number of tokens (its MoE gathers the
-chosen experts for a few tokens and sorts them for many, with fixed-size counts), so
-`torch.compile` captures each step in one graph (see compile.py for how).
+All run the model's own forward on the engine's cache: ModelRunner our Transformer on the MLA
+latents (decode uses the absorbed attention), GQARunner a LlamaTransformer on keys and values.
+The models' shapes depend only on the number of tokens (our MoE gathers the chosen experts for
+a few tokens and sorts them for many, with fixed-size counts), so `torch.compile` captures each
+step in one graph (see compile.py for how).
 """
 
 from __future__ import annotations
 
 import torch
 
-from nanoseek.inference.cache import LatentCachePool, StepView, span_bucket
+from nanoseek.inference.cache import KVCachePool, LatentCachePool, StepView, span_bucket
 from nanoseek.inference.compile import compile_step
+from nanoseek.model.llama import LlamaTransformer
 from nanoseek.model.transformer import Transformer
 
 
 class ModelRunner:
-    """Owns the model's calls for the engine: where each step's latents go, and the compiled steps.
+    """Owns our Transformer's calls for the engine: where each step's latents go, and the compiled steps.
 
     Four steps, each compiled when asked: a prompt chunk through the model (prefill) and through
     MTP depth 0 (prefill_mtp), and a decode step (decode) and its MTP draft (mtp). All attend to
@@ -64,8 +66,7 @@ class ModelRunner:
         return torch.arange(span_bucket(int(positions.max()) + 1, self.pool.max_len))
 
     def _prefill_eager(self, ids, positions, slots, keys):
-        caches = self.pool.main_caches(StepView.build(slots, positions, keys))
-        return self.model.hidden_states(ids, positions, caches, self.absorb_prefill)[0]
+        return self._hidden_states(ids, positions, StepView.build(slots, positions, keys), self.absorb_prefill)
 
     def _prefill_mtp_eager(self, h, next_ids, positions, slots, keys):
         cache = self.pool.mtp_cache(0, StepView.build(slots, positions, keys))
@@ -73,13 +74,28 @@ class ModelRunner:
         return self.model.mtp_logits(0, h_mtp[:, -1])
 
     def _decode_eager(self, ids, positions, slots, keys):
-        h, _ = self.model.hidden_states(ids, positions, self.pool.main_caches(StepView.build(slots, positions, keys)),
-                                        absorb=True)
+        h = self._hidden_states(ids, positions, StepView.build(slots, positions, keys), absorb=True)
         return h, self.model.logits(h)
 
     def _mtp_eager(self, h, next_ids, positions, slots, keys):
         cache = self.pool.mtp_cache(0, StepView.build(slots, positions, keys))
         return self.model.mtp_forward(0, h, next_ids, positions, cache, absorb=True)[1]
+
+    def _hidden_states(self, ids: torch.Tensor, positions: torch.Tensor, view: StepView, absorb: bool) -> torch.Tensor:
+        """The decoder over the step's tokens ids [B, T] -> last hidden states [B, T, D]."""
+        return self.model.hidden_states(ids, positions, self.pool.main_caches(view), absorb)[0]
+
+
+class GQARunner(ModelRunner):
+    """The same prefill and decode steps for a LlamaTransformer on a KVCachePool. Its attention
+    has no absorbed form (`absorb` is ignored) and it has no MTP module: the engine refuses
+    speculative decoding for it, so the MTP steps are never called."""
+
+    def __init__(self, model: LlamaTransformer, pool: KVCachePool, compile: bool | str = False) -> None:
+        super().__init__(model, pool, compile)
+
+    def _hidden_states(self, ids: torch.Tensor, positions: torch.Tensor, view: StepView, absorb: bool) -> torch.Tensor:
+        return self.model.hidden_states(ids, positions, self.pool.main_caches(view))
 
 
 def _static_tokens(*tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
