@@ -185,6 +185,7 @@ def test_missing_weight_names_the_file_and_the_tensor(checkpoints, tmp_path):
     ({"rope_parameters": {"rope_type": "yarn", "factor": 4.0}}, "rope_scaling.rope_type must be one of"),
     ({"rope_parameters": LLAMA3 | {"high_freq_factor": 1.0}},
      "rope_scaling.high_freq_factor must be > low_freq_factor=1.0, got 1.0"),
+    ({"eos_token_id": [2, 10**6]}, "eos_token_id must be a token id in"),
 ])
 def test_unsupported_config_names_the_field(tmp_path, change, match):
     config = {"model_type": "qwen2", **SIZES, **change}

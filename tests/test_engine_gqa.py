@@ -158,3 +158,16 @@ def test_cache_holds_grouped_keys_and_values_in_the_model_dtype():
     assert engine.cache_report() == {"kv_per_layer": 2 * 2 * 16, "mha_per_layer": 2 * 4 * 16, "ratio": 0.5,
                                      "bytes_per_token": 2 * (2 * 2 * 16) * 2}
     assert len(engine.generate([[1, 2, 3]], greedy(3))[0].token_ids) == 3
+
+
+def test_requests_stop_at_the_checkpoints_eos_tokens_by_default(models):
+    ours, _ = models
+    free = Engine(ours, max_slots=1, max_len=64).generate([PROMPTS[0]], greedy(6))[0].token_ids
+    stops = [ours.config.vocab_size - 1, free[2]]  # a list, as Llama 3's config.json has
+    ours.config.eos_token_id = stops
+    try:
+        done = Engine(ours, max_slots=1, max_len=64).generate([PROMPTS[0]], SamplingParams(max_new_tokens=6))[0]
+    finally:
+        ours.config.eos_token_id = None
+    first = min(i for i, t in enumerate(free) if t in stops)  # the first hit ends it, the stop token kept
+    assert (done.token_ids, done.finish_reason) == (free[: first + 1], "stop")

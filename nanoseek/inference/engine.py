@@ -110,9 +110,8 @@ class Engine:
     requests. max_len: tokens per request, prompt included (default: the model's
     max_position_embeddings, at most DEFAULT_MAX_LEN). compile: False, True or a torch.compile
     mode for the decode step. speculative: MTP drafts (Transformer only). absorb_prefill:
-    prefill with MLA's absorbed attention (Transformer only). A LlamaTransformer's config keeps
-    no eos_token_id (its checkpoint's generation_config.json does): give its requests
-    SamplingParams.stop_token_ids, or they stop only at max_new_tokens or max_len."""
+    prefill with MLA's absorbed attention (Transformer only). Requests stop by default at the
+    config's eos_token_id (Llama 3's config.json lists several)."""
 
     def __init__(
         self,
@@ -172,7 +171,7 @@ class Engine:
         prompt = [int(t) for t in prompt_ids]
         stops = params.stop_token_ids
         if stops is None:
-            stops = () if self.eos_token_id is None else (self.eos_token_id,)
+            stops = self.default_stops
         seed = params.seed if params.seed is not None else random.getrandbits(63)
         rid = next(self._ids) if request_id is None else request_id
         req = _Request(rid, prompt, params, frozenset(stops), seed, on_token,
@@ -182,9 +181,10 @@ class Engine:
         return rid
 
     @property
-    def eos_token_id(self) -> int | None:
-        """Where requests stop by default: our config's eos_token_id (a LlamaConfig keeps none)."""
-        return None if isinstance(self.model, LlamaTransformer) else self.config.eos_token_id
+    def default_stops(self) -> tuple[int, ...]:
+        """Where a request that names no stop tokens stops: the config's eos_token_id(s)."""
+        eos = self.config.eos_token_id
+        return () if eos is None else tuple(eos) if isinstance(eos, list) else (eos,)
 
     def validate(self, prompt_ids: list[int], params: SamplingParams) -> None:
         """Raise ValueError (naming what is wrong) for a request this engine cannot run."""

@@ -51,6 +51,7 @@ class LlamaConfig:
     max_position_embeddings: int = 2048
     tie_word_embeddings: bool = False  # True: the output head is the embedding matrix
     attention_bias: bool = False  # Llama's switch: biases on q, k, v and o
+    eos_token_id: int | list[int] | None = None  # where generation stops (Llama 3 lists several)
 
     def __post_init__(self) -> None:
         for name in ["hidden_size", "num_attention_heads"]:  # the defaults below divide by them
@@ -86,6 +87,9 @@ class LlamaConfig:
         _require(self.head_dim % 2 == 0, "head_dim", "an even integer (RoPE rotates pairs)", self.head_dim)
         for name in ["rms_norm_eps", "rope_theta"]:
             _require(getattr(self, name) > 0, name, "a positive number", getattr(self, name))
+        eos = self.eos_token_id if isinstance(self.eos_token_id, list) else [self.eos_token_id]
+        _require(self.eos_token_id is None or all(isinstance(t, int) and 0 <= t < self.vocab_size for t in eos),
+                 "eos_token_id", f"a token id in [0, {self.vocab_size}) or a list of them", self.eos_token_id)
         _require(self.rope_type in ROPE_TYPES, "rope_scaling.rope_type", f"one of {ROPE_TYPES}", self.rope_type)
         if self.rope_type == "llama3":
             for key in LLAMA3_KEYS:
