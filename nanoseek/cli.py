@@ -26,6 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_train_options(p: argparse.ArgumentParser, *, lr: float, schedule: str, warmup: int) -> None:
+    from nanoseek.train.precision import PRECISIONS
     from nanoseek.train.schedule import SCHEDULES
 
     g = p.add_argument_group("optimisation")
@@ -51,7 +52,9 @@ def _add_train_options(p: argparse.ArgumentParser, *, lr: float, schedule: str, 
     g.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False,
                    help="torch.compile the training step (--no-compile: eager)")
     g.add_argument("--parallel", default="ddp", help="under torchrun: ddp or fsdp")
-    g.add_argument("--bf16", action="store_true", help="autocast to bfloat16 (GPUs; slower on CPUs without bf16 units)")
+    g.add_argument("--precision", default="auto", choices=PRECISIONS,
+                   help="matmul precision: fp32, bf16 (mixed), int8 (V3's block-scaled GEMMs); "
+                        "auto = bf16 where the hardware has bf16 units, else fp32")
     g.add_argument("--threads", type=int, default=None, help="CPU threads per process (default: cores / processes)")
     g.add_argument("--log-every", type=int, default=10, help="text log period without a progress bar")
     g.add_argument("--no-progress", action="store_true", help="no progress bar, plain log lines")
@@ -66,7 +69,7 @@ def _train_config(args: argparse.Namespace):
         weight_decay=args.weight_decay, grad_clip=args.grad_clip, router_bias_gamma=args.router_bias_gamma,
         compile=args.compile, parallel=args.parallel, save_every=args.save_every, keep_last=args.keep_last,
         max_bad_steps=args.max_bad_steps, log_every=args.log_every,
-        progress=False if args.no_progress else None, bf16=args.bf16,
+        progress=False if args.no_progress else None, precision=args.precision,
     )
 
 

@@ -54,12 +54,13 @@ def _profiles() -> dict[str, Callable[[], Profile]]:
         "speedrun": lambda: Profile(
             model_preset="speedrun", vocab_size=4096, mixture=MixtureConfig(max_difficulty=SPEEDRUN_TOP_LEVEL),
             sft_task_chats=3000,
-            # lr 1e-3, bf16 matmuls, compiled, MTP only in the last tenth: docs/experiments.md
-            pretrain=TrainConfig(steps=1300, lr=1e-3, warmup_steps=20, router_bias_gamma=0.01, bf16=True,
+            # lr 1e-3, compiled, MTP only in the last tenth (docs/experiments.md); precision "auto" (bf16 on
+            # CPUs with bf16 units)
+            pretrain=TrainConfig(steps=1300, lr=1e-3, warmup_steps=20, router_bias_gamma=0.01,
                                  compile=True, mtp_start=0.9, **quiet),
             pretrain_data=DataConfig(batch_size=8, seq_len=256),
             sft=TrainConfig(steps=200, lr=5e-4, warmup_steps=10, schedule="cosine", router_bias_gamma=0.01,
-                            bf16=True, **quiet),
+                            **quiet),
             sft_data=DataConfig(batch_size=8, seq_len=256),
             rl=GRPOConfig(steps=30, prompts_per_step=8, group_size=8, max_new_tokens=256, lr=2e-5,
                           families=("addition", "subtraction", "multiplication", "linear_equation"),
@@ -81,10 +82,10 @@ def _profiles() -> dict[str, Callable[[], Profile]]:
         ),
         "gpu": lambda: Profile(
             model_preset="reference", vocab_size=8192, mixture=MixtureConfig(), sft_task_chats=20000,
-            pretrain=TrainConfig(steps=5000, lr=2e-3, warmup_steps=200, router_bias_gamma=0.001, bf16=True,
+            pretrain=TrainConfig(steps=5000, lr=2e-3, warmup_steps=200, router_bias_gamma=0.001,
                                  compile=True, save_every=500),
             pretrain_data=DataConfig(batch_size=64, seq_len=1024),
-            sft=TrainConfig(steps=1000, lr=5e-4, warmup_steps=50, schedule="cosine", bf16=True, save_every=500),
+            sft=TrainConfig(steps=1000, lr=5e-4, warmup_steps=50, schedule="cosine", save_every=500),
             sft_data=DataConfig(batch_size=32, seq_len=1024),
             rl=GRPOConfig(steps=200, prompts_per_step=32, group_size=16, max_new_tokens=512),
             eval=EvalConfig(n_per=50, k=4, max_new_tokens=512),

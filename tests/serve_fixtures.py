@@ -54,7 +54,7 @@ def chat_checkpoint(root: Path) -> Path:
 def _build(directory: Path) -> None:
     from nanoseek import Transformer
     from nanoseek.config import preset
-    from nanoseek.model.transformer import IGNORE_INDEX
+    from nanoseek.model.loss import IGNORE_INDEX
     from nanoseek.tokenizer import render_chat, train_tokenizer
 
     chats = conversations()

@@ -23,7 +23,7 @@ STEPS, BATCH, SEQ = 4, 2, 32
 def _config(grad_accum: int, parallel: str = "ddp") -> TrainConfig:
     # MTP joins at step 2: the first steps leave its parameters without gradients on every rank
     return TrainConfig(steps=STEPS, grad_accum=grad_accum, lr=1e-2, warmup_steps=1, progress=False,
-                       peak_flops=1e10, save_every=0, parallel=parallel, mtp_start=0.5)
+                       peak_flops=1e10, save_every=0, parallel=parallel, mtp_start=0.5, precision="fp32")
 
 
 def _model(vocab: int) -> Transformer:

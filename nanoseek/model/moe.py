@@ -115,6 +115,9 @@ class _PermuteRows(torch.autograd.Function):
 class RoutedExperts(nn.Module):
     """E SwiGLU experts stored as 3D tensors (transformers 5's layout); on disk they are per expert."""
 
+    # The sorted path's grouped GEMM; int8 training's subclass runs a block-scaled one instead.
+    grouped_mm = staticmethod(grouped_matmul)
+
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         e, d, i = cfg.n_routed_experts, cfg.hidden_size, cfg.moe_intermediate_size
@@ -149,9 +152,9 @@ class RoutedExperts(nn.Module):
         inverse = order.argsort()  # pair -> sorted position
         offsets = expert_counts(flat_idx, self.gate_up_proj.shape[0]).cumsum(0, dtype=torch.int32)
         pairs = x.unsqueeze(1).expand(n, k, -1).reshape(n * k, -1)  # [N*K, D], pair order
-        h = grouped_matmul(_PermuteRows.apply(pairs, order, inverse), self.gate_up_proj, offsets)  # [N*K, 2I]
+        h = self.grouped_mm(_PermuteRows.apply(pairs, order, inverse), self.gate_up_proj, offsets)  # [N*K, 2I]
         gate, up = h.chunk(2, dim=-1)
-        y = grouped_matmul(F.silu(gate) * up, self.down_proj, offsets)  # [N*K, D], sorted
+        y = self.grouped_mm(F.silu(gate) * up, self.down_proj, offsets)  # [N*K, D], sorted
         y = _PermuteRows.apply(y, inverse, order).view(n, k, -1)  # [N, K, D]
         return torch.einsum("nkd,nk->nd", y, weights.to(y.dtype))
 

@@ -10,18 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from nanoseek.config import ModelConfig
 from nanoseek.model.block import DecoderLayer
+from nanoseek.model.loss import linear_cross_entropy
 from nanoseek.model.mla import LatentCache
 from nanoseek.model.moe import MoE, RoutedExperts, Router
 from nanoseek.model.mtp import MTPModule
 from nanoseek.model.norm import RMSNorm
 from nanoseek.model.rope import RotaryEmbedding
 
-IGNORE_INDEX = -100
 
 
 @dataclass
@@ -32,13 +31,6 @@ class LossOutput:
     ce: torch.Tensor  # next-token cross-entropy
     mtp: torch.Tensor  # mean cross-entropy of the MTP depths (0 without MTP)
     balance: torch.Tensor  # sequence-wise balance loss, mean over MoE layers (0 when not training)
-
-
-def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean over the labelled tokens; 0 (not 0/0 = NaN) when a batch has none, e.g. an SFT row
-    or an MTP depth whose targets all fall on prompt tokens."""
-    total = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE_INDEX, reduction="sum")
-    return total / (labels != IGNORE_INDEX).sum().clamp(min=1)
 
 
 class Transformer(nn.Module):
@@ -127,7 +119,7 @@ class Transformer(nn.Module):
         return self.lm_head(self.mtp[depth].shared_head.norm(h)).float()
 
     def _loss(self, h, balance, input_ids, labels, positions) -> LossOutput:
-        ce = _cross_entropy(self.logits(h), labels)
+        ce = linear_cross_entropy(self.norm(h), self.lm_head.weight, labels)
         positions = self._positions(input_ids, positions)
         mtp_losses = []
         for k, module in enumerate(self.mtp if self.mtp_in_loss else [], start=1):
@@ -137,8 +129,7 @@ class Transformer(nn.Module):
             h, layer_balance = module(h, self.embed_tokens(input_ids[:, k:]), cos, sin)
             if layer_balance is not None:
                 balance.append(layer_balance)
-            logits = self.lm_head(module.shared_head.norm(h)).float()
-            mtp_losses.append(_cross_entropy(logits, labels[:, k:]))
+            mtp_losses.append(linear_cross_entropy(module.shared_head.norm(h), self.lm_head.weight, labels[:, k:]))
         zero = ce.new_zeros(())
         mtp = torch.stack(mtp_losses).mean() if mtp_losses else zero
         bal = torch.stack(balance).mean() if balance else zero

@@ -34,7 +34,7 @@ class StepMetrics:
     grad_norm: float
     tokens: int
     tokens_per_s: float
-    mfu: float  # against the peak of the precision the matmuls run in (bf16 when autocast)
+    mfu: float  # against the peak of the precision the matmuls run in (TrainConfig.precision)
     mfu_fp32: float  # against the fp32 peak, comparable across precisions
     elapsed: float
     skipped: bool = False
@@ -48,15 +48,21 @@ def measure_peak_flops(device: torch.device, dtype: torch.dtype = torch.float32,
     """FLOP/s of an n x n matmul in `dtype` on `device` (best of `reps`): the roof MFU is taken
     against. Measured rather than looked up: 2 shared cores vary more than any data sheet, and
     a CPU's bf16 roof depends on units (AVX512-BF16, AMX) that no dtype name tells."""
-    a = torch.randn(n, n, device=device, dtype=dtype)
-    b = torch.randn(n, n, device=device, dtype=dtype)
-    a @ b  # warm-up
+    if dtype == torch.int8:  # int8 x int8 -> int32 (VNNI on CPUs); FLOPs count as OPs
+        a = torch.randint(-127, 128, (n, n), device=device, dtype=dtype)
+        b = torch.randint(-127, 128, (n, n), device=device, dtype=dtype)
+        matmul = torch._int_mm
+    else:
+        a = torch.randn(n, n, device=device, dtype=dtype)
+        b = torch.randn(n, n, device=device, dtype=dtype)
+        matmul = torch.matmul
+    matmul(a, b)  # warm-up
     best = float("inf")
     for _ in range(reps):
         if device.type == "cuda":
             torch.cuda.synchronize()
         t = time.perf_counter()
-        a @ b
+        matmul(a, b)
         if device.type == "cuda":
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - t)

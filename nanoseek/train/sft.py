@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nanoseek.model.transformer import IGNORE_INDEX
+from nanoseek.model.loss import IGNORE_INDEX
 from nanoseek.train import checkpoint as ckpt
 from nanoseek.train import distributed
 from nanoseek.train.pretrain import DataConfig, load_tokenizer

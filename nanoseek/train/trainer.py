@@ -32,9 +32,10 @@ from torch.distributed.checkpoint.state_dict import (
 )
 
 from nanoseek.train import checkpoint as ckpt
-from nanoseek.train import distributed
+from nanoseek.train import distributed, int8
 from nanoseek.train.metrics import MetricsLog, ProgressDisplay, StepMetrics, expert_stats, measure_peak_flops
 from nanoseek.train.optim import build_optimizer
+from nanoseek.train.precision import PRECISIONS, autocast, matmul_dtype, resolve_precision
 from nanoseek.train.schedule import Schedule
 
 Batch = Any  # what the loader yields; the default loss_fn takes (input_ids [B, T], labels [B, T])
@@ -64,7 +65,7 @@ class TrainConfig:
     progress: bool | None = None  # rich bar; None = when stderr is a terminal
     peak_flops: float | None = None  # MFU denominator per process; None = measure at start
     mtp_start: float = 0.0  # share of the steps before the MTP modules join the loss (skipped until then)
-    bf16: bool = False  # autocast matmuls to bfloat16, fp32 master weights (pays where the CPU has bf16 units: AVX512-BF16, AMX)
+    precision: str = "auto"  # "fp32" | "bf16" | "int8" | "auto": bf16 where the device has bf16 units (precision.py)
 
     def __post_init__(self) -> None:
         self.betas = tuple(self.betas)
@@ -81,6 +82,8 @@ class TrainConfig:
         for name, ok in checks.items():
             if not ok:
                 raise ValueError(f"TrainConfig.{name} is out of range: {getattr(self, name)!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"TrainConfig.precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.parallel not in distributed.PARALLEL_MODES:
             raise ValueError(f"TrainConfig.parallel must be one of {distributed.PARALLEL_MODES}, got {self.parallel!r}")
 
@@ -149,6 +152,10 @@ class Trainer:
         self.info = distributed.current()
         self.model = model.to(self.info.device)
         self.model.train()
+        log = print if self.info.is_main else (lambda line: None)
+        self.precision = resolve_precision(config.precision, self.info.device, log)
+        if self.precision == "int8":
+            int8.quantize_linears(self.model)
         # Parameters that get no gradient while MTP waits would stall DDP's reducer.
         self.wrapped = distributed.wrap(self.model, config.parallel, self.info, unused_params=config.mtp_start > 0)
         self.runner = torch.compile(self.wrapped) if config.compile else self.wrapped
@@ -159,8 +166,8 @@ class Trainer:
         self.bad_steps = 0
         self.stop_signal: int | None = None
         fp32_peak = config.peak_flops or measure_peak_flops(self.info.device)
-        self.peak_flops = {"fp32": fp32_peak, "matmul": fp32_peak if config.peak_flops or not config.bf16
-                           else measure_peak_flops(self.info.device, torch.bfloat16)}
+        self.peak_flops = {"fp32": fp32_peak, "matmul": fp32_peak if config.peak_flops or self.precision == "fp32"
+                           else measure_peak_flops(self.info.device, matmul_dtype(self.precision))}
 
     # ---- the loop -----------------------------------------------------------------------
 
@@ -260,7 +267,7 @@ class Trainer:
         )
 
     def _autocast(self):
-        return torch.autocast(self.info.device.type, dtype=torch.bfloat16, enabled=self.config.bf16)
+        return autocast(self.precision, self.info.device)
 
     def _clip(self) -> float:
         max_norm = self.config.grad_clip if self.config.grad_clip > 0 else float("inf")
