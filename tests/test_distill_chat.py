@@ -23,6 +23,7 @@ from tokenizers import AddedToken, Regex, Tokenizer as Backend, decoders, models
 from nanoseek import LlamaTransformer
 from nanoseek.serve import ChatModel, ReplyDecoder
 from nanoseek.serve.terminal import ChatSession, run_chat
+from nanoseek.serve.text import Split
 from nanoseek.tokenizer import ASSISTANT, BOS, END_THINK, EOS, THINK, USER, Tokenizer
 from serve_fixtures import LiveServer
 
@@ -239,3 +240,15 @@ def test_terminal_chat_talks_to_the_checkpoint(checkpoints):
     text = out.getvalue()
     assert "Thinking…" in text and REASONING in text and ANSWER in text
     assert session.messages == [CHAT[0], {"role": "assistant", "content": ANSWER}]
+
+
+def test_int8_weights_give_the_same_reply(checkpoints):
+    model = ChatModel.load(checkpoints["qwen2"], max_slots=1, max_waiting=0, quantize="int8")
+    reply = Split()
+    try:
+        for split in ChatSession(model).reply(QUESTION):
+            reply += split
+    finally:
+        model.close()
+    assert "MiB (int8)" in model.weights
+    assert (reply.reasoning, reply.content) == (REASONING, ANSWER)

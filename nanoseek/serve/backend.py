@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import AsyncIterator
 
 from nanoseek.inference import AsyncEngine, Engine, SamplingParams, TokenDelta
+from nanoseek.inference.quantize import describe
 from nanoseek.serve.text import IncrementalDetokenizer, Split, ThinkSplitter, partial_suffix
 from nanoseek.tokenizer import Tokenizer
 
@@ -65,17 +66,21 @@ class ChatModel:
     max_slots: requests decoded together (the engine's batch); max_waiting: requests allowed
     to wait for a slot. Beyond max_slots + max_waiting, `admit()` raises QueueFull. compile:
     compile the decode steps (here, before serving: ~1 min cold, ~10 s cached; then 4-5x the
-    tokens/s at batch 1)."""
+    tokens/s at batch 1). quantize="int8": weight-only int8 linear layers (the model is
+    quantized in place); `weights` says in one line what the weights hold and read per token."""
 
     def __init__(self, model, tokenizer: Tokenizer, *, name: str, max_slots: int = 32, max_waiting: int = 96,
                  max_len: int | None = None, speculative: bool = False, compile: bool = False,
-                 defaults: Defaults = Defaults(), created: int = 0) -> None:
+                 quantize: str | None = None, defaults: Defaults = Defaults(), created: int = 0) -> None:
         if model.config.vocab_size < tokenizer.vocab_size:
             raise ValueError(f"model vocab_size={model.config.vocab_size} is smaller than the tokenizer's "
                              f"{tokenizer.vocab_size}")
         self.name, self.tokenizer, self.defaults, self.created = name, tokenizer, defaults, created
         self.max_slots, self.capacity = max_slots, max_slots + max_waiting
-        engine = Engine(model, max_slots=max_slots, max_len=max_len, speculative=speculative, compile=compile)
+        engine = Engine(model, max_slots=max_slots, max_len=max_len, speculative=speculative, compile=compile,
+                        quantize=quantize)
+        self.weights = describe(model, quantize)
+        log.info("%s", self.weights)
         if compile:  # before the first request, which would otherwise wait for it
             try:
                 log.info("compiled the decode steps in %.1f s", engine.warm_up())
