@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nanoseek.model.mla import MultiHeadLatentAttention
+from nanoseek.model.moe import RoutedExperts
 
 QUANTIZE_MODES = ("int8",)
 # Up to this many rows (tokens in a step) the packed int8 kernel wins; above it, a bf16 matmul.
@@ -114,7 +115,7 @@ def weight_report(model: nn.Module) -> dict[str, int]:
                 continue
             if isinstance(owner, nn.Embedding) and t is not head_weight:
                 size /= t.shape[0]
-            elif hasattr(owner, "gate_up_proj") and name in ("gate_up_proj", "down_proj"):  # RoutedExperts
+            elif isinstance(owner, RoutedExperts):
                 size *= model.config.num_experts_per_tok / t.shape[0]
             read += size
     return {"weight_bytes": int(held), "bytes_per_token": int(read)}
