@@ -150,14 +150,28 @@ def _add_chat(sub) -> None:
     p.add_argument("--max-tokens", type=int, default=None, help="reply length limit (default: the context left)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False,
                    help="compile the decode steps first (~1 min cold, ~10 s cached; 4-5x faster replies)")
+    _add_quantize(p)
     p.set_defaults(run=_run_chat)
+
+
+def _add_quantize(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quantize", default=None, metavar="MODE",
+                   help="int8: weight-only int8 linear layers (a quarter of fp32's bytes; default: as stored)")
+
+
+def _check_quantize(args: argparse.Namespace) -> None:
+    """Before the checkpoint loads, which takes a while."""
+    from nanoseek.inference.quantize import check_mode
+
+    check_mode(args.quantize)
 
 
 def _run_chat(args: argparse.Namespace) -> int:
     from nanoseek.serve.terminal import main as chat
 
+    _check_quantize(args)
     return chat(args.model, policy_file=args.policy, temperature=args.temperature, max_tokens=args.max_tokens,
-                compile=args.compile)
+                compile=args.compile, quantize=args.quantize)
 
 
 def _add_serve(sub) -> None:
@@ -177,6 +191,7 @@ def _add_serve(sub) -> None:
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="a web page origin (https://app.example) allowed to call the API from a browser; "
                         "repeatable (default: only the server's own web chat)")
+    _add_quantize(p)
     p.set_defaults(run=_run_serve)
 
 
@@ -194,13 +209,14 @@ def _run_serve(args: argparse.Namespace) -> int:
         raise ValueError(f"--port must be in [0, 65535], got {args.port}")
     if args.max_slots < 1 or args.max_waiting < 0:
         raise ValueError("--max-slots must be >= 1 and --max-waiting >= 0")
+    _check_quantize(args)
     bad = [o for o in args.allow_origin if not _is_origin(o)]
     if bad:
         raise ValueError(f"--allow-origin takes an origin like https://app.example:8443 (scheme, host, "
                          f"optional port, no path), got {bad[0]!r}")
     serve(args.model, host=args.host, port=args.port, api_key=args.api_key, policy_file=args.policy,
           name=args.name, max_slots=args.max_slots, max_waiting=args.max_waiting, speculative=args.speculative,
-          compile=args.compile, allow_origins=args.allow_origin)
+          compile=args.compile, allow_origins=args.allow_origin, quantize=args.quantize)
     return 0
 
 

@@ -7,7 +7,9 @@ Three things live here:
   `tokenizer_config.json` (so `transformers` and other runtimes render it) and a Python
   renderer that also knows which tokens are the assistant's (the SFT loss mask). Tests hold
   the two equal token for token;
-- `Tokenizer`, a thin wrapper over HF `tokenizers` (`train_tokenizer`, `save`, `load`).
+- `Tokenizer`, a thin wrapper over HF `tokenizers` (`train_tokenizer`, `save`, `load`);
+- `ChatTemplate`: another checkpoint's own Jinja template (an R1-Distill's), rendered as
+  transformers renders it, so `Tokenizer.load` serves any checkpoint in its own format.
 
 Chat format (DeepSeek-R1):
 
@@ -35,9 +37,14 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
+from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
+import jinja2
+import jinja2.ext
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from tokenizers import Tokenizer as Backend, decoders, models, pre_tokenizers, trainers
 
 BOS = "<｜begin▁of▁sentence｜>"
@@ -190,24 +197,115 @@ def render_chat(messages: list[dict], add_generation_prompt: bool = False) -> st
 
 
 # ----------------------------------------------------------------------------------------
+# A checkpoint's own chat template (an R1-Distill's), rendered as transformers renders it
+
+# Private-use characters put around a special-token spelling found in what people wrote, so that
+# once the template has rendered it, it is encoded as text (transformers' sanitize_control_tokens).
+MARK_START, MARK_END = "\U000f0000", "\U000f0001"
+SPECIAL_NAMES = ("bos_token", "eos_token", "pad_token", "unk_token")
+
+
+class ChatTemplate:
+    """A Jinja `chat_template` from tokenizer_config.json and the special tokens it may name
+    (`bos_token`, `eos_token`, ...), rendered in transformers' sandbox with its settings and
+    helpers (trim_blocks, lstrip_blocks, loop controls, raise_exception, tojson, strftime_now)."""
+
+    def __init__(self, source: str, special: dict[str, str]) -> None:
+        env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols])
+        env.filters["tojson"] = _tojson
+        env.globals.update(raise_exception=_raise_exception, strftime_now=lambda fmt: datetime.now().strftime(fmt))
+        try:
+            self.template = env.from_string(source)
+        except jinja2.TemplateSyntaxError as e:
+            raise ValueError(f"chat_template is not a valid Jinja template ({e})") from None
+        self.special = special
+
+    def render(self, messages: list[dict], add_generation_prompt: bool = False) -> str:
+        try:
+            return self.template.render(messages=messages, tools=None, documents=None,
+                                        add_generation_prompt=add_generation_prompt, **self.special)
+        except jinja2.TemplateError as e:  # raise_exception(), or a message the template cannot handle
+            raise ValueError(f"the checkpoint's chat template refused the messages: {e}") from None
+
+
+def _raise_exception(message: str):
+    raise jinja2.TemplateError(message)
+
+
+def _tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False) -> str:
+    # Jinja's own tojson escapes HTML characters; chat templates expect plain JSON.
+    return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+
+def _mark(value, spellings: re.Pattern):
+    """`value` (a message: strings, dicts, lists) with every special-token spelling wrapped in
+    markers; markers already there are dropped first, so none can be forged."""
+    if isinstance(value, str):
+        value = value.replace(MARK_START, "").replace(MARK_END, "")
+        return spellings.sub(f"{MARK_START}\\g<0>{MARK_END}", value)
+    if isinstance(value, dict):
+        return {k: _mark(v, spellings) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mark(v, spellings) for v in value]
+    return value
+
+
+def _read_template(directory: Path) -> ChatTemplate | None:
+    """The checkpoint's own template, or None when it is ours (or it has none)."""
+    path = directory / "tokenizer_config.json"
+    if not path.is_file():
+        return None
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not JSON ({e})") from None
+    source = config.get("chat_template") if isinstance(config, dict) else None
+    if isinstance(source, list):  # named templates: the default one serves chats
+        source = next((t.get("template") for t in source if t.get("name") == "default"), None)
+    if source is None or source == CHAT_TEMPLATE:
+        return None
+    if not isinstance(source, str):
+        raise ValueError(f"{path}: chat_template must be a string, got {type(source).__name__}")
+    special = {}
+    for name in SPECIAL_NAMES:
+        token = config.get(name)
+        token = token.get("content") if isinstance(token, dict) else token  # a serialised AddedToken
+        if isinstance(token, str):
+            special[name] = token
+    for name in ("bos_token", "eos_token"):
+        if name not in special:
+            raise ValueError(f"{path}: a chat_template needs {name} (a token's text)")
+    return ChatTemplate(source, special)
+
+
+# ----------------------------------------------------------------------------------------
 # The tokenizer
 
 
 class Tokenizer:
-    """Thin wrapper over a HF `tokenizers.Tokenizer` that knows our special tokens."""
+    """Thin wrapper over a HF `tokenizers.Tokenizer` that knows our special tokens.
 
-    def __init__(self, backend: Backend):
-        self.backend = backend
+    With a `template` (another checkpoint's own, such as an R1-Distill's) chats are rendered
+    by it and its bos/eos are the tokens it names; role and think ids are those of R1's
+    tokens where the vocabulary has them, else None. Without, the format is ours."""
+
+    def __init__(self, backend: Backend, template: ChatTemplate | None = None):
+        self.backend, self.template = backend, template
         # the same tokenizer reading special-token spellings as plain text, for what people write
         self.text_backend = Backend.from_str(backend.to_str())
         self.text_backend.encode_special_tokens = True
-        ids = {t: backend.token_to_id(t) for t in SPECIAL_TOKENS}
-        missing = [t for t, i in ids.items() if i is None]
+        special = {"bos_token": BOS, "eos_token": EOS, "pad_token": PAD} | (template.special if template else {})
+        required = SPECIAL_TOKENS if template is None else (special["bos_token"], special["eos_token"])
+        missing = [t for t in required if backend.token_to_id(t) is None]
         if missing:
             raise ValueError(f"tokenizer lacks special tokens {missing}")
-        self.bos_id, self.eos_id, self.pad_id = ids[BOS], ids[EOS], ids[PAD]
-        self.user_id, self.assistant_id = ids[USER], ids[ASSISTANT]
-        self.think_id, self.end_think_id = ids[THINK], ids[END_THINK]
+        self.bos_id, self.eos_id = backend.token_to_id(special["bos_token"]), backend.token_to_id(special["eos_token"])
+        pad_id = backend.token_to_id(special["pad_token"])
+        self.pad_id = self.eos_id if pad_id is None else pad_id
+        self.user_id, self.assistant_id = backend.token_to_id(USER), backend.token_to_id(ASSISTANT)
+        self.think_id, self.end_think_id = backend.token_to_id(THINK), backend.token_to_id(END_THINK)
+        spellings = sorted(backend.get_added_tokens_decoder().values(), key=lambda t: -len(t.content))
+        self._spellings = re.compile("|".join(re.escape(t.content) for t in spellings) or "(?!)")
 
     @property
     def vocab_size(self) -> int:
@@ -238,7 +336,32 @@ class Tokenizer:
         return self.backend.decode(list(ids), skip_special_tokens=skip_special_tokens)
 
     def render_chat(self, messages: list[dict], add_generation_prompt: bool = False) -> str:
+        if self.template is not None:
+            return self.template.render(messages, add_generation_prompt)
         return render_chat(messages, add_generation_prompt)
+
+    def encode_prompt(self, messages: list[dict]) -> list[int]:
+        """Token ids of the conversation and the generation prompt, in the checkpoint's format.
+        A special-token spelling in a message stays text, whichever template renders it."""
+        if self.template is None:
+            return self.encode_chat(messages, add_generation_prompt=True)[0]
+        text = self.template.render(_mark(messages, self._spellings), add_generation_prompt=True)
+        # [template text, marked spelling, template text, ...]; None for a marker a string method
+        # in the template separated from its spelling (dropped, but it still splits the text)
+        pieces = re.split(f"{MARK_START}({self._spellings.pattern}){MARK_END}|[{MARK_START}{MARK_END}]", text)
+        ids = []
+        for i, piece in enumerate(pieces):
+            if piece:
+                ids += self._encode_plain(piece) if i % 2 else self.encode(piece)
+        return ids
+
+    def _encode_plain(self, text: str) -> list[int]:
+        """Ids of `text` with no added token read as one, special or not (think tags are not
+        special, so `encode_text` would still read them): the tokenizer's pipeline without them."""
+        b = self.backend
+        text = b.normalizer.normalize_str(text) if b.normalizer is not None else text
+        words = [w for w, _ in b.pre_tokenizer.pre_tokenize_str(text)] if b.pre_tokenizer is not None else [text]
+        return [t.id for w in words for t in b.model.tokenize(w)]
 
     def encode_chat(
         self, messages: list[dict], add_generation_prompt: bool = False
@@ -248,8 +371,11 @@ class Tokenizer:
         mask[i] = 1 on the tokens the assistant writes: everything after each
         `<｜Assistant｜>` up to and including its `<｜end▁of▁sentence｜>` (the `<think>`
         block of the final turn included); 0 on bos, system, user turns, role tokens and
-        the generation prompt.
+        the generation prompt. Our format only: the mask needs to know the template.
         """
+        if self.template is not None:
+            raise ValueError("encode_chat (the SFT loss mask) needs nanoseek's chat template; this "
+                             "checkpoint has its own (use encode_prompt)")
         ids: list[int] = []
         mask: list[int] = []
         for template, content, trained in _chat_segments(messages, add_generation_prompt):
@@ -287,7 +413,7 @@ class Tokenizer:
             backend = Backend.from_file(str(path))
         except Exception as e:  # tokenizers raises a bare Exception for a file it cannot parse
             raise ValueError(f"{path}: not a readable tokenizer ({str(e).splitlines()[0]})") from None
-        return cls(backend)
+        return cls(backend, _read_template(Path(directory)))
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int) -> Tokenizer:

@@ -41,6 +41,7 @@ from typing import Callable, Literal
 import torch
 
 from nanoseek.inference.cache import KVCachePool, LatentCachePool
+from nanoseek.inference.quantize import check_mode, quantize_int8
 from nanoseek.inference.sampling import SamplingParams, sample, token_uniform
 from nanoseek.inference.step import GQARunner, ModelRunner
 from nanoseek.model.llama import LlamaTransformer
@@ -110,7 +111,8 @@ class Engine:
     requests. max_len: tokens per request, prompt included (default: the model's
     max_position_embeddings, at most DEFAULT_MAX_LEN). compile: False, True or a torch.compile
     mode for the decode step. speculative: MTP drafts (Transformer only). absorb_prefill:
-    prefill with MLA's absorbed attention (Transformer only). Requests stop by default at the
+    prefill with MLA's absorbed attention (Transformer only). quantize="int8": weight-only int8
+    linear layers (quantize.py), applied to the model in place. Requests stop by default at the
     config's eos_token_id (Llama 3's config.json lists several)."""
 
     def __init__(
@@ -123,14 +125,16 @@ class Engine:
         speculative: bool = False,
         compile: bool | str = False,
         absorb_prefill: bool = False,
+        quantize: str | None = None,
     ) -> None:
         cfg = model.config
         gqa = isinstance(model, LlamaTransformer)
+        check_mode(quantize)
         if speculative:
             _require_mtp(model)
         if absorb_prefill and gqa:
             raise ValueError(f"absorb_prefill=True applies to MLA only; a {cfg.model_type} model has plain attention")
-        self.model = model.eval()
+        self.model = quantize_int8(model.eval()) if quantize == "int8" else model.eval()
         self.config = cfg
         self.max_len = max_len or min(cfg.max_position_embeddings, DEFAULT_MAX_LEN)
         if self.max_len > cfg.max_position_embeddings:

@@ -255,8 +255,10 @@ class LlamaTransformer(nn.Module):
 
     def logits(self, h: torch.Tensor) -> torch.Tensor:
         """Hidden states [B, T, D] before the final norm -> fp32 logits [B, T, V]."""
-        head = self.embed_tokens if self.lm_head is None else self.lm_head
-        return F.linear(self.norm(h), head.weight).float()
+        h = self.norm(h)
+        if self.lm_head is None:  # tied: the embedding matrix is the head
+            return F.linear(h, self.embed_tokens.weight).float()
+        return self.lm_head(h).float()
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu") -> "LlamaTransformer":

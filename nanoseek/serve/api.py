@@ -284,14 +284,14 @@ def loopback_names(host: str) -> tuple[str, ...] | None:
 def serve(model_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
           policy_file: str | Path | None = None, name: str | None = None, max_slots: int = 32,
           max_waiting: int = 96, speculative: bool = False, compile: bool = True, log_level: str = "info",
-          allow_origins: Sequence[str] = ()) -> None:
+          allow_origins: Sequence[str] = (), quantize: str | None = None) -> None:
     """Load a checkpoint and serve it until interrupted (what `nanoseek serve` runs)."""
     import uvicorn
 
     policy = Policy.load(policy_file) if policy_file else Policy()
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     model = ChatModel.load(model_dir, name=name, max_slots=max_slots, max_waiting=max_waiting,
-                           speculative=speculative, compile=compile)
+                           speculative=speculative, compile=compile, quantize=quantize)
     app = create_app(model, policy=policy, api_key=api_key, hosts=loopback_names(host), origins=allow_origins)
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     print(f"nanoseek: serving '{model.name}' ({model.max_len}-token context, {max_slots} slots) "

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import AsyncIterator
 
 from nanoseek.inference import AsyncEngine, Engine, SamplingParams, TokenDelta
+from nanoseek.inference.quantize import describe
 from nanoseek.serve.text import IncrementalDetokenizer, Split, ThinkSplitter, partial_suffix
 from nanoseek.tokenizer import Tokenizer
 
@@ -38,6 +39,7 @@ class Defaults:
 
     temperature: float = 0.6  # DeepSeek-R1's recommendation
     top_p: float = 0.95
+    eos_token_id: tuple[int, ...] = ()  # where replies stop; () = the model config's, else the tokenizer's
 
     @classmethod
     def load(cls, directory: Path) -> "Defaults":
@@ -45,13 +47,17 @@ class Defaults:
         if not path.exists():
             return cls()
         cfg = json.loads(path.read_text())
+        eos = cfg.get("eos_token_id")
+        eos = tuple(eos) if isinstance(eos, list) else () if eos is None else (eos,)
+        if not all(isinstance(t, int) and t >= 0 for t in eos):
+            raise ValueError(f"{path}: eos_token_id must be a token id or a list of them, got {cfg['eos_token_id']!r}")
         if cfg.get("do_sample") is False:
-            return cls(temperature=0.0, top_p=1.0)
+            return cls(temperature=0.0, top_p=1.0, eos_token_id=eos)
         temperature, top_p = float(cfg.get("temperature", cls.temperature)), float(cfg.get("top_p", cls.top_p))
         if not (math.isfinite(temperature) and temperature >= 0 and 0 < top_p <= 1):
             raise ValueError(f"{path}: temperature must be a finite number >= 0 and top_p in (0, 1], got "
                              f"{temperature!r} and {top_p!r}")
-        return cls(temperature, top_p)
+        return cls(temperature, top_p, eos)
 
 
 class ChatModel:
@@ -60,17 +66,21 @@ class ChatModel:
     max_slots: requests decoded together (the engine's batch); max_waiting: requests allowed
     to wait for a slot. Beyond max_slots + max_waiting, `admit()` raises QueueFull. compile:
     compile the decode steps (here, before serving: ~1 min cold, ~10 s cached; then 4-5x the
-    tokens/s at batch 1)."""
+    tokens/s at batch 1). quantize="int8": weight-only int8 linear layers (the model is
+    quantized in place); `weights` says in one line what the weights hold and read per token."""
 
     def __init__(self, model, tokenizer: Tokenizer, *, name: str, max_slots: int = 32, max_waiting: int = 96,
                  max_len: int | None = None, speculative: bool = False, compile: bool = False,
-                 defaults: Defaults = Defaults(), created: int = 0) -> None:
+                 quantize: str | None = None, defaults: Defaults = Defaults(), created: int = 0) -> None:
         if model.config.vocab_size < tokenizer.vocab_size:
             raise ValueError(f"model vocab_size={model.config.vocab_size} is smaller than the tokenizer's "
                              f"{tokenizer.vocab_size}")
         self.name, self.tokenizer, self.defaults, self.created = name, tokenizer, defaults, created
         self.max_slots, self.capacity = max_slots, max_slots + max_waiting
-        engine = Engine(model, max_slots=max_slots, max_len=max_len, speculative=speculative, compile=compile)
+        engine = Engine(model, max_slots=max_slots, max_len=max_len, speculative=speculative, compile=compile,
+                        quantize=quantize)
+        self.weights = describe(model, quantize)
+        log.info("%s", self.weights)
         if compile:  # before the first request, which would otherwise wait for it
             try:
                 log.info("compiled the decode steps in %.1f s", engine.warm_up())
@@ -79,6 +89,9 @@ class ChatModel:
                 engine = Engine(model, max_slots=max_slots, max_len=max_len, speculative=speculative)
         self.engine = AsyncEngine(engine)
         self.max_len, self.vocab_size = engine.max_len, model.config.vocab_size
+        self.stop_ids = defaults.eos_token_id or engine.default_stops or (tokenizer.eos_id,)
+        if not all(t < self.vocab_size for t in self.stop_ids):
+            raise ValueError(f"eos_token_id {self.stop_ids} lies outside the vocabulary ({self.vocab_size} tokens)")
         # a prompt with more characters than this cannot fit the context, whatever its tokens
         self.max_prompt_chars = self.max_len * tokenizer.max_token_chars
         self.in_flight = 0  # admitted and not yet released
@@ -86,12 +99,14 @@ class ChatModel:
 
     @classmethod
     def load(cls, directory: str | os.PathLike, name: str | None = None, **kwargs) -> "ChatModel":
-        from nanoseek import Transformer
+        """Any checkpoint nanoseek.from_pretrained loads (ours, an R1-Distill), with its own
+        tokenizer, chat template and generation_config.json."""
+        from nanoseek import from_pretrained
 
         directory = Path(directory)
         if not (directory / "config.json").is_file():
             raise FileNotFoundError(f"--model {directory}: not a checkpoint directory (no config.json)")
-        model = Transformer.from_pretrained(directory)
+        model = from_pretrained(directory)
         created = int((directory / "config.json").stat().st_mtime)
         return cls(model, Tokenizer.load(directory), name=name or directory.resolve().name,
                    defaults=Defaults.load(directory), created=created, **kwargs)
@@ -99,8 +114,9 @@ class ChatModel:
     # ---- prompts -------------------------------------------------------------------------------
 
     def chat_prompt(self, messages: list[dict]) -> list[int]:
-        """Prompt ids ending in `<｜Assistant｜><think>\\n` (earlier reasoning is dropped)."""
-        return self.tokenizer.encode_chat(messages, add_generation_prompt=True)[0]
+        """Prompt ids in the checkpoint's chat format, ending in its generation prompt (R1's:
+        `<｜Assistant｜><think>\\n`; earlier reasoning is dropped)."""
+        return self.tokenizer.encode_prompt(messages)
 
     def sampling(self, *, max_tokens: int, temperature: float | None = None, top_p: float | None = None,
                  top_k: int = 0, seed: int | None = None, presence_penalty: float = 0.0,
@@ -110,7 +126,7 @@ class ChatModel:
             temperature=self.defaults.temperature if temperature is None else temperature,
             top_p=self.defaults.top_p if top_p is None else top_p,
             top_k=top_k, seed=seed, presence_penalty=presence_penalty, frequency_penalty=frequency_penalty,
-            stop_token_ids=() if ignore_eos else (self.tokenizer.eos_id,),
+            stop_token_ids=() if ignore_eos else self.stop_ids,
         )
 
     def decoder(self, prompt_ids: list[int], *, think: bool = True, stop: list[str] = ()) -> "ReplyDecoder":
@@ -193,21 +209,24 @@ class StopStrings:
 class ReplyDecoder:
     """Generated ids -> Split deltas (reasoning / content), for one request.
 
-    think=True: the prompt pre-filled `<think>\\n`, so text starts as reasoning until
-    `</think>`. think=False (raw completions): everything is content, tags included.
-    Counts generated tokens and those spent reasoning (up to and including `</think>`).
-    Stop strings apply to the whole generated text, reasoning included."""
+    think=True (chat replies): text inside `<think>...</think>` is reasoning. A prompt that ends
+    inside an open `<think>` (R1's generation prompt pre-fills it) starts the reply as reasoning
+    until `</think>`; otherwise a reply may open the block itself. think=False (raw completions):
+    everything is content, tags included. Counts generated tokens and those spent reasoning (the
+    tags included). Stop strings apply to the whole generated text, reasoning included."""
 
     def __init__(self, tokenizer: Tokenizer, prompt_ids: list[int], *, think: bool = True,
                  stop: list[str] = ()) -> None:
         self.tokenizer = tokenizer
         # Specials (eos, role tokens) vanish; the think tags are not special and stay for the splitter.
         self.detok = IncrementalDetokenizer(lambda ids: tokenizer.decode(ids, skip_special_tokens=True), prompt_ids)
-        self.splitter = ThinkSplitter(in_think=True) if think else None
+        in_think = think and _opens_think(tokenizer, prompt_ids)
+        self.splitter = ThinkSplitter(in_think=in_think) if think else None
         self.stops = StopStrings(list(stop))
         self.tokens = 0
         self.reasoning_tokens = 0
-        self._thinking = think
+        # "before": the reply may still open a <think> block; "thinking"; "answer"
+        self._phase = "thinking" if in_think else "before" if think else "answer"
 
     @property
     def stopped(self) -> bool:
@@ -229,9 +248,12 @@ class ReplyDecoder:
         kept = []
         for t in ids:
             self.tokens += 1
-            if self._thinking:
+            if self._phase == "before":
+                self._phase = "thinking" if t == self.tokenizer.think_id else "answer"
+            if self._phase == "thinking":
                 self.reasoning_tokens += 1
-                self._thinking = t != self.tokenizer.end_think_id
+                if t == self.tokenizer.end_think_id:
+                    self._phase = "answer"
             elif self.splitter is not None and t == self.tokenizer.end_think_id:
                 continue
             kept.append(t)
@@ -241,3 +263,11 @@ class ReplyDecoder:
         if self.splitter is None:
             return Split(content=text)
         return self.splitter.push(text)
+
+
+def _opens_think(tokenizer: Tokenizer, prompt_ids: list[int]) -> bool:
+    """The prompt ends inside a `<think>` block: its last think tag is an opener."""
+    for t in reversed(prompt_ids):
+        if t in (tokenizer.think_id, tokenizer.end_think_id):
+            return t == tokenizer.think_id
+    return False

@@ -193,7 +193,7 @@ def _stream_reply(session: ChatSession, text: str, console: Console) -> None:
 
 
 def main(model_dir: str, *, policy_file: str | None = None, temperature: float | None = None,
-         max_tokens: int | None = None, compile: bool = False) -> int:
+         max_tokens: int | None = None, compile: bool = False, quantize: str | None = None) -> int:
     """What `nanoseek chat` runs."""
     try:
         import readline  # noqa: F401  (line editing and history for input())
@@ -202,7 +202,8 @@ def main(model_dir: str, *, policy_file: str | None = None, temperature: float |
     policy = Policy.load(policy_file) if policy_file else Policy()
     if compile:
         print("compiling the decode steps (~1 min the first time, ~10 s once cached) ...", flush=True)
-    model = ChatModel.load(model_dir, max_slots=1, max_waiting=0, compile=compile)
+    model = ChatModel.load(model_dir, max_slots=1, max_waiting=0, compile=compile, quantize=quantize)
+    print(model.weights, flush=True)
     try:
         run_chat(ChatSession(model, policy, temperature=temperature, max_tokens=max_tokens))
     finally:

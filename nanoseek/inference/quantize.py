@@ -1,0 +1,128 @@
+"""Weight-only int8 for decoding, and what a model's weights weigh.
+
+    quantize_int8     every eligible nn.Linear -> QuantizedLinear, in place
+    QuantizedLinear   int8 weight [N, K] with one fp32 scale per output row (per channel)
+    weight_report     bytes of weights held, and bytes a decode step reads per token
+
+A decode step at batch 1 reads every weight once per token, so its speed is memory bandwidth
+over weight bytes: int8 reads a quarter of fp32's bytes, half of bf16's. Scales are symmetric,
+per output channel: `w ~= scale[n] * q[n, k]`, q in [-127, 127].
+
+Kept in their stored precision: embeddings (a decode step reads one row of them), norms, the
+MoE router (its scores choose the experts), the routed experts (3D tensors, not nn.Linear), a
+head tied to the embedding, and MLA's kv_b_proj, whose weight absorbed decode reads directly as
+per-head matrices (model/mla.py): dequantizing it every step would read more bytes than it saves.
+
+The forward runs on bf16 activations, whatever the model's dtype, and returns the input's
+dtype. Measured on the machine we design for, two kernels cover all shapes: for a few rows `torch._weight_int8pack_mm` (reads the int8 weight in place; the fastest
+option at decode sizes, ahead of fp32 and bf16 matmuls and of `torch._int_mm` on dynamically
+quantized activations, which also changes the activations' precision); for prompt chunks a
+dequantized bf16 copy through the ordinary matmul (the packed kernel falls behind there).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nanoseek.model.mla import MultiHeadLatentAttention
+from nanoseek.model.moe import RoutedExperts
+
+QUANTIZE_MODES = ("int8",)
+# Up to this many rows (tokens in a step) the packed int8 kernel wins; above it, a bf16 matmul.
+PACKED_MAX_ROWS = 16
+
+
+class QuantizedLinear(nn.Module):
+    """y = x @ (scale[:, None] * q).T + bias, with q int8 [N, K] and scale fp32 [N]."""
+
+    def __init__(self, qweight: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor | None) -> None:
+        super().__init__()
+        self.out_features, self.in_features = qweight.shape
+        self.register_buffer("qweight", qweight)  # [N, K] int8
+        self.register_buffer("scale", scale)  # [N] fp32
+        # the packed kernel's own scales: ones, so the fp32 scale is applied after, in fp32
+        self.register_buffer("unit", torch.ones(self.out_features, dtype=torch.bfloat16), persistent=False)
+        self.bias = None if bias is None else nn.Parameter(bias, requires_grad=False)
+
+    @classmethod
+    @torch.no_grad()
+    def from_linear(cls, linear: nn.Linear) -> "QuantizedLinear":
+        w = linear.weight.float()  # [N, K]
+        scale = w.abs().amax(dim=1).clamp(min=torch.finfo(torch.float32).tiny) / 127
+        qweight = (w / scale[:, None]).round().clamp(-127, 127).to(torch.int8)
+        bias = None if linear.bias is None else linear.bias.detach().clone()
+        return cls(qweight, scale, bias)
+
+    def dequantized(self) -> torch.Tensor:
+        """The weight these int8 values and scales stand for, [N, K] fp32."""
+        return self.qweight.float() * self.scale[:, None]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x [..., K] -> [..., N] in x's dtype."""
+        rows = x.reshape(-1, self.in_features).to(torch.bfloat16)  # [M, K]
+        if rows.shape[0] <= PACKED_MAX_ROWS:
+            y = torch._weight_int8pack_mm(rows, self.qweight, self.unit)
+        else:
+            y = F.linear(rows, self.qweight.to(torch.bfloat16))
+        y = y.float() * self.scale  # [M, N]
+        if self.bias is not None:
+            y = y + self.bias
+        return y.to(x.dtype).reshape(*x.shape[:-1], self.out_features)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+def quantize_int8(model: nn.Module) -> nn.Module:
+    """Replace the model's linear layers (see the module docstring for those kept) by
+    QuantizedLinear, in place; returns the model. A quantized model is for inference only."""
+    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if not isinstance(child, nn.Linear) or id(child.weight) in embeddings:
+                continue
+            if isinstance(parent, MultiHeadLatentAttention) and name == "kv_b_proj":
+                continue
+            setattr(parent, name, QuantizedLinear.from_linear(child))
+    return model
+
+
+def check_mode(quantize: str | None) -> None:
+    """Raise ValueError unless `quantize` is None or one of QUANTIZE_MODES."""
+    if quantize is not None and quantize not in QUANTIZE_MODES:
+        raise ValueError(f"quantize must be one of {QUANTIZE_MODES} or None, got {quantize!r}")
+
+
+def weight_report(model: nn.Module) -> dict[str, int]:
+    """{"weight_bytes": bytes of all weights held, "bytes_per_token": bytes a decode step reads
+    per token at batch 1}: every matrix once, but one row of an embedding that is not also the
+    output head, and only the chosen share (experts per token / experts) of the routed experts;
+    the MTP modules are not counted in the second (plain decoding does not run them)."""
+    held = read = 0.0
+    head = getattr(model, "lm_head", None)
+    head_weight = model.embed_tokens.weight if head is None else getattr(head, "weight", None)
+    seen: set[int] = set()
+    for owner_name, owner in model.named_modules():
+        for name, t in [*owner.named_parameters(recurse=False), *owner.named_buffers(recurse=False)]:
+            if id(t) in seen:  # a tied head is the embedding's tensor
+                continue
+            seen.add(id(t))
+            size = t.numel() * t.element_size()
+            held += size
+            if owner_name.split(".")[0] == "mtp":
+                continue
+            if isinstance(owner, nn.Embedding) and t is not head_weight:
+                size /= t.shape[0]
+            elif isinstance(owner, RoutedExperts):
+                size *= model.config.num_experts_per_tok / t.shape[0]
+            read += size
+    return {"weight_bytes": int(held), "bytes_per_token": int(read)}
+
+
+def describe(model: nn.Module, quantize: str | None) -> str:
+    """One line for a log: the weights' size and what a decode step reads per token."""
+    r = weight_report(model)
+    return (f"weights {r['weight_bytes'] / 2**20:.1f} MiB ({quantize or 'unquantized'}), "
+            f"{r['bytes_per_token'] / 2**20:.1f} MiB read per decoded token")

@@ -1,0 +1,197 @@
+"""Weight-only int8 (inference/quantize.py): the layer's numerics against the weight it stands
+for, which layers are replaced, greedy decoding against the unquantized model (our DeepSeek-V3
+Transformer with MLA's absorbed decode, and a Qwen2 LlamaTransformer; eager and compiled), and
+the bytes reported.
+
+Greedy agreement needs a model whose top logits are apart: on a random one the two best logits
+are nearly tied and any rounding flips some of them, for fp32 and bf16 alike. So each model first
+learns a fixed successor for every token (a cycle through the whole vocabulary), and greedy
+decoding then follows that cycle: 256 steps through 256 different tokens."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nanoseek import LlamaConfig, LlamaTransformer, Transformer
+from nanoseek.config import preset
+from nanoseek.inference import Engine, SamplingParams
+from nanoseek.inference.quantize import PACKED_MAX_ROWS, QuantizedLinear, quantize_int8, weight_report
+
+STEPS = 256
+VOCAB = 512
+
+
+def llama(tie: bool = False) -> LlamaTransformer:
+    torch.manual_seed(0)
+    return LlamaTransformer(LlamaConfig(model_type="qwen2", vocab_size=VOCAB, hidden_size=64, intermediate_size=128,
+                                        num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                        max_position_embeddings=512, tie_word_embeddings=tie))
+
+
+def deepseek() -> Transformer:
+    torch.manual_seed(0)
+    return Transformer(preset("tiny").replace(vocab_size=VOCAB, max_position_embeddings=512))
+
+
+def successors() -> torch.Tensor:
+    """successor[t]: the token that follows t, one cycle through the whole vocabulary."""
+    order = torch.randperm(VOCAB, generator=torch.Generator().manual_seed(1))
+    nxt = torch.empty(VOCAB, dtype=torch.long)
+    nxt[order] = order.roll(-1)
+    return nxt
+
+
+def successors_from(token: int, nxt: torch.Tensor) -> list[int]:
+    out = []
+    for _ in range(STEPS):
+        token = int(nxt[token])
+        out.append(token)
+    return out
+
+
+def learn_successors(model: nn.Module, nxt: torch.Tensor, steps: int = 60) -> nn.Module:
+    generator = torch.Generator().manual_seed(2)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.0)
+    model.train()
+    for _ in range(steps):
+        x = torch.empty(16, 64, dtype=torch.long)
+        x[:, 0] = torch.randint(0, VOCAB, (16,), generator=generator)
+        for i in range(1, x.shape[1]):
+            x[:, i] = nxt[x[:, i - 1]]
+        logits = model(x[:, :-1])
+        loss = F.cross_entropy(logits.flatten(0, 1), x[:, 1:].flatten())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def trained():
+    nxt = successors()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matrices: one thread is fastest
+    try:
+        return {"deepseek": learn_successors(deepseek(), nxt), "qwen2": learn_successors(llama(), nxt)}, nxt
+    finally:
+        torch.set_num_threads(threads)
+
+
+def greedy(model: nn.Module, prompt: list[int], **engine_kwargs) -> list[int]:
+    params = SamplingParams(max_new_tokens=STEPS, temperature=0.0, stop_token_ids=())
+    return Engine(model, max_slots=2, **engine_kwargs).generate([prompt], params)[0].token_ids
+
+
+# ---- the layer ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rows", [1, PACKED_MAX_ROWS + 1], ids=["packed-kernel", "bf16-matmul"])
+def test_quantized_linear_equals_its_dequantized_weight_up_to_bf16_activations(rows):
+    torch.manual_seed(0)
+    linear = nn.Linear(96, 40, bias=True)
+    q = QuantizedLinear.from_linear(linear)
+    x = torch.randn(rows, 96)
+    out = q(x)
+    reference = F.linear(x, q.dequantized(), linear.bias)
+    # bf16 holds 8 significant bits: rounding the activations and the product each errs by at
+    # most 2^-9 of the magnitudes summed, so 2^-7 of them bounds the total with room to spare.
+    bound = 2**-7 * (x.abs() @ q.dequantized().abs().T + linear.bias.abs())
+    assert out.dtype == x.dtype and out.shape == (rows, 40)
+    assert ((out - reference).abs() <= bound).all()
+    # and the int8 weight is the nearest multiple of its row's scale
+    assert ((q.dequantized() - linear.weight).abs() <= q.scale[:, None] / 2 + 1e-7).all()
+    assert q.qweight.dtype == torch.int8 and q.qweight.abs().max() == 127
+
+
+def test_quantize_replaces_the_linear_layers_and_keeps_the_rest():
+    model = quantize_int8(deepseek())
+    attn, moe = model.layers[-1].self_attn, model.layers[-1].mlp
+    assert type(attn.kv_b_proj) is nn.Linear  # absorbed decode reads its weight directly
+    for module in (attn.q_a_proj, attn.q_b_proj, attn.kv_a_proj_with_mqa, attn.o_proj, moe.shared_experts.up_proj,
+                   model.lm_head, model.mtp[0].eh_proj):
+        assert isinstance(module, QuantizedLinear)
+    assert moe.gate.weight.dtype == torch.float32 and moe.experts.gate_up_proj.dtype == torch.float32
+    assert model.embed_tokens.weight.dtype == torch.float32
+    linears = [m for m in model.modules() if type(m) is nn.Linear]
+    assert linears == [layer.self_attn.kv_b_proj for layer in [*model.layers, *(m.block for m in model.mtp)]]
+
+
+def test_a_head_tied_to_the_embedding_stays():
+    model = quantize_int8(Transformer(preset("tiny").replace(vocab_size=VOCAB, tie_word_embeddings=True)))
+    assert type(model.lm_head) is nn.Linear and model.lm_head.weight is model.embed_tokens.weight
+    assert isinstance(model.layers[0].mlp.up_proj, QuantizedLinear)
+
+
+def test_engine_refuses_an_unknown_mode():
+    with pytest.raises(ValueError, match=r"quantize must be one of \('int8',\) or None, got 'int4'"):
+        Engine(llama(), quantize="int4")
+
+
+# ---- decoding -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("arch", ["deepseek", "qwen2"])
+def test_int8_greedy_tokens_equal_the_unquantized_models(trained, arch):
+    models, nxt = trained
+    model = models[arch]
+    prompt = [7]
+    expected = greedy(model, prompt)
+    assert expected == successors_from(prompt[-1], nxt)  # it follows its cycle: no two steps alike
+    tokens = greedy(copy.deepcopy(model), prompt, quantize="int8")
+    assert sum(a == b for a, b in zip(tokens, expected, strict=True)) >= 0.95 * STEPS
+
+
+@pytest.mark.parametrize("arch", ["deepseek", "qwen2"])
+def test_int8_greedy_tokens_compiled_equal_eager(trained, arch):
+    models, _ = trained
+    quantized = quantize_int8(copy.deepcopy(models[arch]))
+    eager = greedy(quantized, [7])
+    assert greedy(quantized, [7], compile=True) == eager
+
+
+# ---- what the weights weigh ---------------------------------------------------------------------
+
+
+def test_weight_report_counts_bytes_held_and_read_per_token():
+    model = llama()
+    d, v = model.config.hidden_size, VOCAB
+    before = weight_report(model)
+    linears = [(m.out_features, m.in_features) for m in model.modules() if isinstance(m, nn.Linear)]
+    # everything is read once per token, except all but one row of the embedding
+    assert before["bytes_per_token"] == before["weight_bytes"] - (v - 1) * d * 4
+    after = weight_report(quantize_int8(model))
+    # each fp32 weight [N, K] became int8 [N, K] plus an fp32 scale and a bf16 unit per row
+    assert before["weight_bytes"] - after["weight_bytes"] == sum(3 * n * k - 6 * n for n, k in linears)
+    assert before["bytes_per_token"] - after["bytes_per_token"] == sum(3 * n * k - 6 * n for n, k in linears)
+
+
+def test_weight_report_of_deepseek_reads_the_chosen_experts_and_no_mtp():
+    model = deepseek()
+    cfg = model.config
+    report = weight_report(model)
+    size = lambda tensors: sum(t.numel() * t.element_size() for t in tensors)  # noqa: E731
+    moe = [layer.mlp for layer in model.layers if layer.is_moe]  # (the MTP block's experts are in `mtp`)
+    experts = size(t for m in moe for t in (m.experts.gate_up_proj, m.experts.down_proj))
+    mtp = size([*model.mtp.parameters(), *model.mtp.buffers()])
+    unread = (VOCAB - 1) * cfg.hidden_size * 4 + experts * (1 - cfg.num_experts_per_tok / cfg.n_routed_experts)
+    assert report["bytes_per_token"] == int(report["weight_bytes"] - mtp - unread)
+
+
+def test_a_tied_head_is_read_whole():
+    model = llama(tie=True)
+    report = weight_report(model)
+    assert report["bytes_per_token"] == report["weight_bytes"]
+
+
+@pytest.mark.parametrize("command", ["chat", "serve"])
+def test_cli_refuses_an_unknown_mode_before_loading(command, tmp_path, capsys):
+    from nanoseek.cli import EXIT_USAGE, main
+
+    assert main([command, "--model", str(tmp_path / "absent"), "--quantize", "int4"]) == EXIT_USAGE
+    assert capsys.readouterr().err == (f"nanoseek {command}: error: quantize must be one of ('int8',) or None, "
+                                       "got 'int4'\n")
