@@ -12,7 +12,7 @@ from nanoseek.speedrun import STAGES, Profile, Speedrun, profile
 from nanoseek.train import RunError
 from nanoseek.train.grpo import GRPOConfig
 from nanoseek.train.pretrain import DataConfig
-from nanoseek.train.recipes import EvalConfig
+from nanoseek.eval import EvalConfig
 from nanoseek.train.trainer import TrainConfig
 
 
