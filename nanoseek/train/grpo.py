@@ -264,6 +264,10 @@ class GRPOTrainer(Trainer):
     def __init__(self, model: nn.Module, config: GRPOConfig, prompts: PromptSource, reward_fn: RewardFn, *,
                  pad_id: int = 0, stop_token_ids: tuple[int, ...] | None = None, engine: Engine | None = None,
                  out_dir: str | Path | None = None, tokenizer=None):
+        # The policy loss never reaches the MTP modules (no labels, no drafts): frozen, they are
+        # left out of the optimizer, whose checkpointed state then covers every parameter it has.
+        for module in getattr(model, "mtp", []):
+            module.requires_grad_(False)
         super().__init__(config.train_config(), model, prompts, out_dir=out_dir, tokenizer=tokenizer)
         if config.prompts_per_step % self.info.world_size:
             raise ckpt.RunError(f"prompts_per_step ({config.prompts_per_step}) must be a multiple of the number "
