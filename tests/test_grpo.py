@@ -198,6 +198,10 @@ def test_task_prompts_deterministic_and_curriculum():
     src.observe(a[:1], solved)
     assert src.level[family] == 2
     assert all(p.problem.difficulty == 2 for p in src.sample(5, 8) if p.problem.family == family)
+    restored = TaskPrompts(FakeTokenizer(), ["addition", "logic"], ["en", "zh"], seed=3, promote_at=0.5)
+    restored.load_state_dict(src.state_dict())  # what a checkpoint carries
+    assert [p.problem for p in restored.sample(6, 8)] == [p.problem for p in src.sample(6, 8)]
+    assert restored.level[family] == 2
 
 
 def test_curriculum_stops_at_max_difficulty():
