@@ -251,3 +251,17 @@ def test_no_signal_no_update_without_kl():
     m = train_grpo(model, cfg, RandomPrompts(), lambda p, c: {"reward": 1.0}, stop_token_ids=()).history[0]
     assert m["trained_samples"] == 0 and m["zero_std_groups"] == 1.0
     assert torch.equal(model.lm_head.weight, before)
+
+
+def test_nan_steps_are_skipped_then_the_run_aborts():
+    """The trainer's finite check: a NaN reward poisons the loss, so no update is applied, and
+    after max_bad_steps such steps in a row the run stops with TrainingDiverged."""
+    from nanoseek.train import TrainingDiverged
+
+    model = small_model()
+    before = model.lm_head.weight.clone()
+    cfg = GRPOConfig(steps=8, prompts_per_step=1, group_size=2, max_new_tokens=2, log_every=0)
+    with pytest.warns(RuntimeWarning, match="skipped the update"), \
+            pytest.raises(TrainingDiverged, match="5 steps in a row"):
+        train_grpo(model, cfg, RandomPrompts(), lambda p, c: {"reward": float("nan")}, stop_token_ids=())
+    assert torch.equal(model.lm_head.weight, before)
