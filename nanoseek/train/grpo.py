@@ -73,6 +73,7 @@ from nanoseek.data.tasks import FAMILIES, LANGUAGES
 from nanoseek.inference import Engine
 from nanoseek.train import checkpoint as ckpt
 from nanoseek.train import distributed
+from nanoseek.train.metrics import read_metrics
 from nanoseek.train.rl_algos import (
     ADVANTAGE_ESTIMATORS, KL_ESTIMATORS, POLICY_LOSSES, TOKEN_AGGREGATIONS, token_entropy, token_logprobs,
     token_weights,
@@ -439,8 +440,6 @@ def train_grpo(model: nn.Module, config: GRPOConfig, prompts: PromptSource, rewa
     model.eval()
     history = [m.row() for m in trainer.history]
     if out_dir is not None and trainer.info.is_main:  # with any steps before a resume
-        from nanoseek.train.metrics import read_metrics
-
         history = read_metrics(Path(out_dir) / ckpt.METRICS_FILE)
     return GRPOResult(steps=trainer.step, seconds=result.seconds, history=history,
                       out_dir=Path(out_dir) if out_dir is not None else None, interrupted=result.interrupted)
