@@ -44,7 +44,7 @@ def prompts(model: Transformer, n: int, length: int, seed: int = 0, model_dir: s
     from nanoseek.data.tasks import FAMILIES, generate
     from nanoseek.data.tasks.common import LANGUAGES
     from nanoseek.tokenizer import Tokenizer
-    from nanoseek.train.grpo import render_prompt
+    from nanoseek.data.prompts import render_prompt
 
     tokenizer = Tokenizer.load(model_dir)
     kinds = [(f, lang) for f in FAMILIES for lang in LANGUAGES]

@@ -51,7 +51,7 @@ def _add_train_options(p: argparse.ArgumentParser, *, lr: float, schedule: str, 
     g.add_argument("--max-bad-steps", type=int, default=5, help="NaN/inf steps in a row before aborting")
     g.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False,
                    help="torch.compile the training step (--no-compile: eager)")
-    g.add_argument("--parallel", default="ddp", help="under torchrun: ddp or fsdp")
+    g.add_argument("--parallel", default="ddp", help="under torchrun: ddp, fsdp or replicate")
     g.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="matmul precision: fp32, bf16 (mixed), int8 (V3's block-scaled GEMMs); "
                         "auto = bf16 where the hardware has bf16 units, else fp32")
@@ -242,12 +242,14 @@ _GRPO_FIELDS = {"steps": "steps", "prompts_per_step": "prompts_per_step", "group
                 "max_new_tokens": "max_new_tokens", "temperature": "temperature", "lr": "lr",
                 "inner_updates": "inner_updates", "micro_batch": "micro_batch", "beta": "beta",
                 "clip_eps": "clip_eps", "clip_eps_high": "clip_eps_high", "loss_norm": "loss_norm",
-                "ref_reset_every": "ref_reset_every", "old_logprobs": "old_logprobs", "difficulty": "difficulty",
-                "families": "families", "langs": "langs", "seed": "seed", "max_seconds": "max_seconds"}
+                "ref_reset_every": "ref_reset_every", "old_logprobs": "old_logprobs", "precision": "precision",
+                "difficulty": "difficulty",
+                "families": "families", "langs": "langs", "seed": "seed", "max_seconds": "max_seconds",
+                "save_every": "save_every"}
 
 
 def _add_eval_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("evaluation (held-out eval split; defaults: nanoseek.train.recipes.EvalConfig)")
+    g = p.add_argument_group("evaluation (held-out eval split; defaults: nanoseek.eval.EvalConfig)")
     g.add_argument("--families", type=_csv, default=None, help="comma-separated task families (default: all)")
     g.add_argument("--langs", type=_csv, default=None, help="comma-separated languages (default: en,es,zh)")
     g.add_argument("--eval-n", type=int, default=None, help="problems per family and language (default 10)")
@@ -265,6 +267,8 @@ def _add_eval_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_rl(sub) -> None:
+    from nanoseek.train.precision import PRECISIONS
+
     p = sub.add_parser("rl", help="GRPO reasoning RL; the R1-Zero, R1 and distillation recipes")
     p.add_argument("--model", required=True,
                    help="checkpoint to start from: the SFT model (grpo), the base (r1-zero, r1), the student (distill)")
@@ -272,6 +276,8 @@ def _add_rl(sub) -> None:
     p.add_argument("--recipe", default="grpo", choices=["grpo", "r1-zero", "r1", "distill"])
     p.add_argument("--teacher", default=None, help="distill: the larger teacher checkpoint")
     p.add_argument("--no-eval", action="store_true", help="grpo: train only (no held-out eval, no report)")
+    p.add_argument("--resume", action="store_true",
+                   help="grpo --no-eval: continue the run in --out from its last checkpoint")
     g = p.add_argument_group("GRPO (defaults: nanoseek.train.grpo.GRPOConfig)")
     g.add_argument("--steps", type=int, help="rollouts")
     g.add_argument("--prompts-per-step", type=int)
@@ -289,18 +295,19 @@ def _add_rl(sub) -> None:
     g.add_argument("--no-scale-rewards", action="store_true", help="Dr. GRPO: no division by the group std")
     g.add_argument("--ref-reset-every", type=int, help="reset the KL reference every N steps")
     g.add_argument("--old-logprobs", choices=["model", "engine"])
+    g.add_argument("--precision", choices=PRECISIONS, help="the policy's matmuls (default fp32)")
     g.add_argument("--difficulty", type=int, help="starting task level")
     g.add_argument("--no-curriculum", action="store_true", help="keep every family at --difficulty")
     g.add_argument("--reward-weights", default=None, help="accuracy,format,language (default 1,0.2,0.1)")
     g.add_argument("--max-seconds", type=float, help="stop RL after this wall time")
+    g.add_argument("--save-every", type=int, help="checkpoint period in steps (0 = end only)")
     _add_eval_options(p)
     p.set_defaults(run=_run_rl)
 
 
 def _run_rl(args: argparse.Namespace) -> int:
-    import torch
-
     from nanoseek.data.rewards import RewardWeights
+    from nanoseek.eval.evaluate import EvalConfig
     from nanoseek.train import recipes
     from nanoseek.train.grpo import GRPOConfig, grpo
 
@@ -315,13 +322,14 @@ def _run_rl(args: argparse.Namespace) -> int:
             raise ValueError(f"--reward-weights must be accuracy,format,language; got {args.reward_weights!r}")
         fields["reward"] = RewardWeights(*weights)
     config = GRPOConfig(**fields)  # validates before any heavy work
-    evaluation = recipes.EvalConfig(**_given(args, _EVAL_FIELDS))
+    evaluation = EvalConfig(**_given(args, _EVAL_FIELDS))
     if args.recipe == "distill" and not args.teacher:
         raise ValueError("--recipe distill needs --teacher DIR")
-    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    if args.resume and not (args.recipe == "grpo" and args.no_eval):
+        raise ValueError("--resume continues a GRPO run: it needs --recipe grpo --no-eval")
+    _set_threads(args)
     if args.recipe == "grpo" and args.no_eval:
-        print(grpo(args.model, args.out, config).summary(), file=sys.stderr)
-        return 0
+        return _finish(grpo(args.model, args.out, config, resume=args.resume))
     if args.recipe == "grpo":
         result = recipes.rl_recipe(args.model, args.out, config, evaluation=evaluation)
     elif args.recipe == "r1-zero":
@@ -355,7 +363,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     import torch
 
     from nanoseek.eval.report import open_prompts_table, pass1_table, plot_eval, write_report
-    from nanoseek.train.recipes import EvalConfig, evaluate_dir
+    from nanoseek.eval.evaluate import EvalConfig, evaluate_dir
 
     evaluation = EvalConfig(**_given(args, _EVAL_FIELDS))
     if not (Path(args.model) / "config.json").is_file():

@@ -5,7 +5,7 @@
 Everything lands in `runs/<name>/`: one directory per stage, `stages.json` (what each
 finished stage took and reached), `report.md` with PNG plots, and `model/`, the final HF
 checkpoint to chat with. A stage that finished is never redone: rerunning the command
-continues where it stopped (a killed pretraining or SFT stage resumes from its checkpoint).
+continues where it stopped (a killed pretraining, SFT or RL stage resumes from its checkpoint).
 
 Profiles are named budgets for the same pipeline: `speedrun` fits 20 minutes on 2 CPU cores,
 `tiny` is a smoke test of under 3 minutes, `gpu` is a larger model for one GPU (or many:
@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Callable
 
 from nanoseek.data.mixture import MixtureConfig
+from nanoseek.eval.evaluate import EvalConfig
 from nanoseek.train import checkpoint as ckpt
 from nanoseek.train.grpo import GRPOConfig
 from nanoseek.train.pretrain import DataConfig
-from nanoseek.train.recipes import EvalConfig
 from nanoseek.train.trainer import TrainConfig
 
 STAGES = ("tokenizer", "pretrain", "sft", "rl", "eval", "report")
@@ -178,8 +178,12 @@ class Speedrun:
         from nanoseek.train.grpo import grpo
 
         out = self.run_dir / "rl"
-        shutil.rmtree(out, ignore_errors=True)  # GRPO has no mid-run checkpoints: start over
-        result = grpo(self.run_dir / "sft", out, self.profile.rl)
+        resume = ckpt.latest_checkpoint(out) is not None
+        if not resume:  # killed before its first checkpoint: nothing there to keep
+            shutil.rmtree(out, ignore_errors=True)
+        result = grpo(self.run_dir / "sft", out, self.profile.rl, resume=resume)
+        if result.interrupted:
+            raise KeyboardInterrupt(f"stopped by signal {result.interrupted}; rerun to continue")
         h = result.history
         final = self.run_dir / "model"
         shutil.rmtree(final, ignore_errors=True)
@@ -192,7 +196,7 @@ class Speedrun:
         before/after comparison, only its greedy pass@1 and the open prompts (time)."""
         from dataclasses import replace
 
-        from nanoseek.train.recipes import evaluate_dir
+        from nanoseek.eval.evaluate import evaluate_dir
 
         before = replace(self.profile.eval, k=0, unseen_phrasings=False)
         summary = {}

@@ -9,11 +9,13 @@ from nanoseek import Transformer
 from nanoseek.config import tiny
 from nanoseek.data.tasks import generate
 from nanoseek.inference import Engine
-from nanoseek.train.grpo import (
-    GRPOConfig, GRPOTrainer, RLPrompt, TaskPrompts, _engine_logprobs, clipped_surrogate, group_advantages, kl_k3,
-    rollout, token_logprobs, token_weights, train_grpo,
+from nanoseek.train.grpo import GRPOConfig, GRPOTrainer, train_grpo
+from nanoseek.train.rl_algos import (
+    ADVANTAGE_ESTIMATORS, KL_ESTIMATORS, POLICY_LOSSES, TOKEN_AGGREGATIONS, clipped_surrogate, group_advantages,
+    kl_k3, token_entropy, token_logprobs, token_weights,
 )
-
+from nanoseek.train.rl_tasks import TaskPrompts, task_reward_fn
+from nanoseek.train.rollout import RLPrompt, engine_logprobs, rollout
 
 
 # ---- math ---------------------------------------------------------------------------------------
@@ -73,13 +75,26 @@ def test_token_weights_by_hand():
     assert token_weights(mask, "sequence", 4).tolist() == [[0.25, 0.25, 0.0], [0.5, 0.0, 0.0]]
     assert torch.allclose(token_weights(mask, "token", 4), torch.tensor([[1, 1, 0], [1, 0, 0]]) / 3)
     assert token_weights(mask, "constant", 4).tolist() == [[0.125, 0.125, 0.0], [0.125, 0.0, 0.0]]
+    # a rank's share of a larger batch: the per-rank mean counts set the divisors
+    assert token_weights(mask, "token", 4, tokens=4.0).tolist() == [[0.25, 0.25, 0.0], [0.25, 0.0, 0.0]]
+    assert token_weights(mask, "sequence", 4, samples=4.0).tolist() == [[0.125, 0.125, 0.0], [0.25, 0.0, 0.0]]
+
+
+def test_every_choice_is_registered_by_name():
+    assert list(ADVANTAGE_ESTIMATORS) == ["grpo"] and ADVANTAGE_ESTIMATORS["grpo"] is group_advantages
+    assert list(POLICY_LOSSES) == ["clip"] and POLICY_LOSSES["clip"] is clipped_surrogate
+    assert list(KL_ESTIMATORS) == ["k3"] and KL_ESTIMATORS["k3"] is kl_k3
+    assert list(TOKEN_AGGREGATIONS) == ["sequence", "token", "constant"]
+    with pytest.raises(ValueError, match=r"kl_estimator must be one of \('k3',\), got 'k9'"):
+        GRPOConfig(kl_estimator="k9")
 
 
 def test_token_logprobs_match_log_softmax():
     torch.manual_seed(0)
     model = Transformer(tiny().replace(initializer_range=0.1)).eval()
     ids = torch.tensor([[3, 9, 27, 81]])
-    logp, entropy = token_logprobs(model, ids, with_entropy=True)
+    logits = model(ids[:, :-1])
+    logp, entropy = token_logprobs(logits, ids[:, 1:]), token_entropy(logits)
     full = model(ids).log_softmax(-1)
     assert torch.allclose(logp[0], torch.stack([full[0, t, ids[0, t + 1]] for t in range(3)]))
     assert torch.allclose(entropy[0], -(full[0, :3].exp() * full[0, :3]).sum(-1))
@@ -87,7 +102,7 @@ def test_token_logprobs_match_log_softmax():
 
 def test_engine_logprobs_layout():
     mask = torch.tensor([[False, True, True, False], [False, False, True, True]])
-    out = _engine_logprobs([[-1.0, -2.0], [-3.0, -4.0]], mask)
+    out = engine_logprobs([[-1.0, -2.0], [-3.0, -4.0]], mask)
     assert out.tolist() == [[0, -1, -2, 0], [0, 0, -3, -4]]
 
 
@@ -153,10 +168,10 @@ def test_reference_reset():
     cfg = GRPOConfig(steps=2, prompts_per_step=2, group_size=4, max_new_tokens=4, lr=1e-2, ref_reset_every=1,
                      log_every=0)
     trainer = GRPOTrainer(model, cfg, RandomPrompts(), count_threes, stop_token_ids=())
-    trainer.step()
+    trainer.train_step()
     assert not torch.equal(trainer.reference.lm_head.weight, model.lm_head.weight)
     trainer.prompts.sample = lambda step, n: RandomPrompts().sample(step, n)
-    trainer.step()  # resets the reference to the policy first, then updates the policy
+    trainer.train_step()  # resets the reference to the policy first, then updates the policy
     assert trainer.reference.lm_head.weight.requires_grad is False
 
 
@@ -183,6 +198,10 @@ def test_task_prompts_deterministic_and_curriculum():
     src.observe(a[:1], solved)
     assert src.level[family] == 2
     assert all(p.problem.difficulty == 2 for p in src.sample(5, 8) if p.problem.family == family)
+    restored = TaskPrompts(FakeTokenizer(), ["addition", "logic"], ["en", "zh"], seed=3, promote_at=0.5)
+    restored.load_state_dict(src.state_dict())  # what a checkpoint carries
+    assert [p.problem for p in restored.sample(6, 8)] == [p.problem for p in src.sample(6, 8)]
+    assert restored.level[family] == 2
 
 
 def test_curriculum_stops_at_max_difficulty():
@@ -204,8 +223,6 @@ def test_config_validation_names_the_field():
 
 
 def test_task_reward_parts():
-    from nanoseek.train.grpo import task_reward_fn
-
     class Tok:
         eos_id = 1
 
@@ -233,4 +250,18 @@ def test_no_signal_no_update_without_kl():
     cfg = GRPOConfig(steps=1, prompts_per_step=2, group_size=4, max_new_tokens=4, beta=0.0, log_every=0)
     m = train_grpo(model, cfg, RandomPrompts(), lambda p, c: {"reward": 1.0}, stop_token_ids=()).history[0]
     assert m["trained_samples"] == 0 and m["zero_std_groups"] == 1.0
+    assert torch.equal(model.lm_head.weight, before)
+
+
+def test_nan_steps_are_skipped_then_the_run_aborts():
+    """The trainer's finite check: a NaN reward poisons the loss, so no update is applied, and
+    after max_bad_steps such steps in a row the run stops with TrainingDiverged."""
+    from nanoseek.train import TrainingDiverged
+
+    model = small_model()
+    before = model.lm_head.weight.clone()
+    cfg = GRPOConfig(steps=8, prompts_per_step=1, group_size=2, max_new_tokens=2, log_every=0)
+    with pytest.warns(RuntimeWarning, match="skipped the update"), \
+            pytest.raises(TrainingDiverged, match="5 steps in a row"):
+        train_grpo(model, cfg, RandomPrompts(), lambda p, c: {"reward": float("nan")}, stop_token_ids=())
     assert torch.equal(model.lm_head.weight, before)

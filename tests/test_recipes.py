@@ -53,7 +53,7 @@ def small_rl(**kw):
 
 
 def small_eval():
-    from nanoseek.train.recipes import EvalConfig
+    from nanoseek.eval import EvalConfig
 
     return EvalConfig(families=("addition",), langs=("en", "es"), n_per=1, max_new_tokens=6)
 

@@ -12,7 +12,7 @@ from nanoseek.speedrun import STAGES, Profile, Speedrun, profile
 from nanoseek.train import RunError
 from nanoseek.train.grpo import GRPOConfig
 from nanoseek.train.pretrain import DataConfig
-from nanoseek.train.recipes import EvalConfig
+from nanoseek.eval import EvalConfig
 from nanoseek.train.trainer import TrainConfig
 
 
@@ -70,6 +70,21 @@ def test_rerun_skips_finished_stages(finished_run):
     assert [line for line in lines if "skipped" in line] == [
         f"[{i}/6] {name}: done earlier ({json.loads((run_dir / 'stages.json').read_text())[name]['seconds']:.0f}s), skipped"
         for i, name in enumerate(STAGES, start=1)]
+
+
+def test_an_unrecorded_rl_stage_resumes_from_its_checkpoint(finished_run):
+    """Killed after RL's last checkpoint but before stages.json said so: the rerun trains no
+    step again (the metrics stay as they were) and records the stage."""
+    run_dir, _ = finished_run
+    stages = json.loads((run_dir / "stages.json").read_text())
+    del stages["rl"]
+    (run_dir / "stages.json").write_text(json.dumps(stages))
+    metrics = (run_dir / "rl" / "metrics.jsonl").read_text()
+    lines = []
+    Speedrun(run_dir, "tiny", lines.append, custom=_miniature()).run()
+    assert (run_dir / "rl" / "metrics.jsonl").read_text() == metrics
+    assert json.loads((run_dir / "stages.json").read_text())["rl"]["steps"] == 1
+    assert [line for line in lines if "skipped" not in line][:1] == ["[4/6] rl ..."]
 
 
 def test_a_run_directory_of_another_profile_is_refused(finished_run):

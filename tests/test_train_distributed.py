@@ -1,5 +1,6 @@
-"""Two CPU processes (gloo, DDP) against one process with twice the accumulation: same global
-batch, same update, so the same losses within float reduction-order noise."""
+"""Two CPU processes (gloo; DDP, FSDP2 and replicate) against one process with twice the
+accumulation: same global batch, same update, so the same losses within float reduction-order
+noise."""
 
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ def _model(vocab: int) -> Transformer:
 
 
 def _worker(rank: int, world: int, port: int, shards: str, out: str) -> None:
-    """Train with DDP, then with FSDP2 (writing checkpoints: the gather path), in one process
-    group; rank 0 saves the losses and router biases of both."""
+    """Train with DDP, then FSDP2 (writing checkpoints: the gather path), then replicate, in one process
+    group; rank 0 saves the losses and router biases of each."""
     import torch.distributed as dist
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
@@ -42,7 +43,7 @@ def _worker(rank: int, world: int, port: int, shards: str, out: str) -> None:
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
         results = {}
-        for parallel in ("ddp", "fsdp"):
+        for parallel in ("ddp", "fsdp", "replicate"):
             loader = TokenLoader(shards, BATCH, SEQ, seed=0, rank=rank, world_size=world)
             model = _model(300)
             run_dir = Path(out).parent / parallel if parallel == "fsdp" else None
@@ -81,7 +82,7 @@ def two_processes(shards, tmp_path_factory):
     return out.parent, torch.load(out)
 
 
-@pytest.mark.parametrize("parallel", ["ddp", "fsdp"])
+@pytest.mark.parametrize("parallel", ["ddp", "fsdp", "replicate"])
 def test_two_processes_match_one_with_double_accumulation(single, two_processes, parallel):
     got = two_processes[1][parallel]
     losses, biases = single

@@ -20,7 +20,8 @@ per-problem mean over samples and n is the number of problems, not problems x sa
 A completion is correct when the last `\\boxed{}` after `</think>` verifies (`accuracy_reward`).
 The same seed gives the same problems in every language (translations) and in both phrasings
 ("train": the wordings training saw; "heldout": wordings it never saw), so they compare.
-Every decoding of one `evaluate` call goes through the engine as one batch.
+Every decoding of one `evaluate` call goes through the engine as one batch. `evaluate_dir`
+evaluates a checkpoint directory as an `EvalConfig` says (the recipes, `nanoseek eval`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Sequence
 
 import torch
 
+from nanoseek.data.prompts import completion_text, render_prompt
 from nanoseek.data.rewards import accuracy_reward, format_reward, language_reward
 from nanoseek.data.tasks import FAMILIES, LANGUAGES, Problem, generate, levels, verify
 from nanoseek.eval.open_prompts import OpenPromptResults, open_prompts as all_open_prompts, score_open_prompts
@@ -245,8 +247,6 @@ class _Decoding:
                 for i in range(len(self.prompts)) for j in range(self.k)]
 
     def texts(self, tokenizer) -> list[list[str]]:
-        from nanoseek.train.grpo import completion_text
-
         return [[completion_text(tokenizer, c.token_ids) for c in self.done[i : i + self.k]]
                 for i in range(0, len(self.done), self.k)]
 
@@ -310,8 +310,6 @@ def evaluate(
     `unseen_phrasings` adds the same problems worded with the held-out phrasings, greedy
     (results.unseen); `open_prompts` adds one greedy reply of up to `open_max_new_tokens` to
     each open chat prompt of `langs` (results.open_prompts)."""
-    from nanoseek.train.grpo import render_prompt
-
     if k < 1 or n_per < 1 or sampled_k < 0:
         raise ValueError(f"k and n_per must be >= 1 and sampled_k >= 0, got k={k}, n_per={n_per}, "
                          f"sampled_k={sampled_k}")
@@ -347,3 +345,63 @@ def evaluate(
                                                   eos_id=tokenizer.eos_id, max_new_tokens=open_max_new_tokens)
     results.seconds = round(time.perf_counter() - t0, 3)
     return results
+
+
+# ---- a checkpoint directory, as the recipes and `nanoseek eval` evaluate it ----------------------
+
+
+@dataclass
+class EvalConfig:
+    """What `evaluate_dir` runs (a recipe after each stage, `nanoseek eval`): greedy pass@1 on
+    n_per held-out problems per (family, language), and in the same batch k samples per
+    problem, the same problems in unseen phrasings, and the open chat prompts."""
+
+    families: tuple[str, ...] = FAMILIES
+    langs: tuple[str, ...] = LANGUAGES
+    n_per: int = 10  # problems per (family, language)
+    k: int = 4  # samples per problem of the sampled decoding (pass@1 averaged, maj@k, pass@k); 0: none
+    temperature: float = DEFAULT_SAMPLED_TEMPERATURE  # of the sampled decoding (R1's 0.6) ...
+    top_p: float = 0.95  # ... and its nucleus
+    seed: int = 0
+    max_new_tokens: int = 160
+    difficulty: int | tuple[int, ...] | None = None  # None: spread over every level
+    unseen_phrasings: bool = True  # also the same problems in question wordings training never saw
+    open_prompts: bool = True  # also the open chat prompts: stops, loops, language
+    open_max_new_tokens: int = 256
+    max_slots: int = 64  # requests decoded at once
+
+    def __post_init__(self) -> None:
+        self.families, self.langs = tuple(self.families), tuple(self.langs)
+        if isinstance(self.difficulty, list):
+            self.difficulty = tuple(self.difficulty)
+        bad = [f for f in self.families if f not in FAMILIES]
+        if bad or not self.families:
+            raise ValueError(f"EvalConfig.families must be among {FAMILIES}, got {self.families!r}")
+        if not self.langs or any(lang not in LANGUAGES for lang in self.langs):
+            raise ValueError(f"EvalConfig.langs must be among {LANGUAGES}, got {self.langs!r}")
+        for name in ("n_per", "max_new_tokens", "open_max_new_tokens", "max_slots"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"EvalConfig.{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.k < 0:
+            raise ValueError(f"EvalConfig.k must be >= 0 (0: no sampled decoding), got {self.k!r}")
+        if self.temperature <= 0 or not 0 < self.top_p <= 1:
+            raise ValueError(f"EvalConfig.temperature must be > 0 and top_p in (0, 1], "
+                             f"got {self.temperature!r}, {self.top_p!r}")
+
+
+def load_checkpoint(model_dir: str | Path) -> tuple:
+    """(model, tokenizer) from an HF checkpoint directory."""
+    from nanoseek import Transformer
+    from nanoseek.tokenizer import Tokenizer
+
+    return Transformer.from_pretrained(model_dir), Tokenizer.load(model_dir)
+
+
+def evaluate_dir(model_dir: str | Path, evaluation: EvalConfig, template: str = "chat") -> EvalResults:
+    """The checkpoint in `model_dir` evaluated as `evaluation` says (one engine batch)."""
+    model, tokenizer = load_checkpoint(Path(model_dir))
+    e = evaluation
+    return evaluate(model, tokenizer, e.families, e.langs, e.n_per, 1, e.seed, e.max_new_tokens,
+                    top_p=e.top_p, difficulty=e.difficulty, sampled_k=e.k, sampled_temperature=e.temperature,
+                    unseen_phrasings=e.unseen_phrasings, open_prompts=e.open_prompts,
+                    open_max_new_tokens=e.open_max_new_tokens, template=template, max_slots=e.max_slots)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from nanoseek.data.tasks import FAMILIES, LANGUAGES
 from nanoseek.train.grpo import GRPOConfig
-from nanoseek.train.recipes import EvalConfig, RecipeResult, _load, _Recipe
+from nanoseek.eval.evaluate import EvalConfig, load_checkpoint
+from nanoseek.train.recipes import RecipeResult, _Recipe
 from nanoseek.train.rejection import rejection_sample, train_problems
 from nanoseek.train.trainer import TrainConfig
 
@@ -50,8 +51,8 @@ def distill(teacher_dir: str | Path, student_dir: str | Path, out_dir: str | Pat
     rec.eval("teacher", teacher_dir)
     rec.eval("student", student_dir)
     t = time.perf_counter()
-    teacher, tokenizer = _load(teacher_dir)
-    _, student_tokenizer = _load(student_dir)
+    teacher, tokenizer = load_checkpoint(teacher_dir)
+    _, student_tokenizer = load_checkpoint(student_dir)
     if tokenizer.backend.to_str() != student_tokenizer.backend.to_str():
         raise ValueError("teacher and student must share a tokenizer (traces are re-encoded as text, "
                          "but the chat format's special tokens must agree)")

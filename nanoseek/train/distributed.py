@@ -7,6 +7,9 @@ and the few collectives the trainer needs. The model file knows nothing of any o
 - "ddp": every rank holds the whole model, gradients are averaged (DistributedDataParallel);
 - "fsdp": FSDP2 (`fully_shard`) shards parameters, gradients and optimizer state per decoder
   layer, for models that do not fit one device;
+- "replicate": every rank holds the whole model and the trainer averages the gradients in one
+  all-reduce after the last backward (`all_reduce_grads`): no overlap with the backward, but
+  ranks may run different numbers of forward/backward passes, as GRPO's rollouts make them;
 - data is sharded by the loaders (rank r of W takes its own rows of each global batch);
 - only rank 0 logs and writes files.
 """
@@ -20,7 +23,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-PARALLEL_MODES = ("ddp", "fsdp")
+PARALLEL_MODES = ("ddp", "fsdp", "replicate")
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,10 @@ def wrap(model: nn.Module, mode: str, info: DistInfo, unused_params: bool = Fals
             fully_shard(block)
         fully_shard(model)
         return model
+    if mode == "replicate":
+        for t in [*model.parameters(), *model.buffers()]:  # start from rank 0's state, as DDP does
+            dist.broadcast(t.data, 0)
+        return model
     raise ValueError(f"parallel mode must be one of {PARALLEL_MODES}, got {mode!r}")
 
 
@@ -110,6 +117,35 @@ def all_reduce(tensor: torch.Tensor, op: str = "sum") -> torch.Tensor:
         else:
             dist.all_reduce(tensor, op={"sum": dist.ReduceOp.SUM, "max": dist.ReduceOp.MAX}[op])
     return tensor
+
+
+def all_reduce_grads(params: list[nn.Parameter]) -> None:
+    """Average the ranks' gradients in place, in one collective (replicate mode). A parameter
+    that no rank gave a gradient keeps None (AdamW skips it, as on one process); one that some
+    ranks did not reach counts as zeros there."""
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return
+    reached = torch.tensor([float(p.grad is not None) for p in params], device=params[0].device)
+    all_reduce(reached, "max")
+    live = [p for p, r in zip(params, reached.tolist()) if r]
+    if not live:
+        return
+    for p in live:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+    flat = all_reduce(torch.cat([p.grad.flatten() for p in live]), "avg")
+    for p, g in zip(live, flat.split([p.numel() for p in live])):
+        p.grad.copy_(g.view_as(p.grad))
+
+
+def all_gather(tensor: torch.Tensor) -> torch.Tensor:
+    """Every rank's `tensor` (one shape on all ranks) concatenated along dim 0 in rank order;
+    the tensor itself on one process."""
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return tensor
+    parts = [torch.empty_like(tensor) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, tensor.contiguous())
+    return torch.cat(parts)
 
 
 def barrier() -> None:

@@ -42,6 +42,14 @@ class StepMetrics:
     router_bias_min: list[float] = field(default_factory=list)
     router_bias_max: list[float] = field(default_factory=list)
 
+    def row(self) -> dict:
+        """The step's metrics.jsonl line."""
+        return asdict(self)
+
+    def describe(self) -> str:
+        """The step's numbers on the progress display."""
+        return f"loss {self.loss:.4f}  lr {self.lr:.2e}  {self.tokens_per_s:,.0f} tok/s  MFU {self.mfu:.1%}"
+
 
 def measure_peak_flops(device: torch.device, dtype: torch.dtype = torch.float32, n: int = 2048,
                        reps: int = 3) -> float:
@@ -80,7 +88,8 @@ def expert_stats(loads: torch.Tensor, biases: list[torch.Tensor]) -> dict[str, l
 
 
 class MetricsLog:
-    """metrics.jsonl, appended one line per step and flushed, so a kill loses no logged step."""
+    """metrics.jsonl, appended one line per step and flushed, so a kill loses no logged step.
+    A step's metrics are any object with `step` and `row()` (StepMetrics, GRPO's RLStepMetrics)."""
 
     def __init__(self, path: Path, resume_step: int | None = None):
         self.path = path
@@ -92,7 +101,7 @@ class MetricsLog:
         self.file = open(path, "a", encoding="utf-8")
 
     def write(self, m: StepMetrics) -> None:
-        self.file.write(json.dumps(asdict(m)) + "\n")
+        self.file.write(json.dumps(m.row()) + "\n")
         self.file.flush()
 
     def close(self) -> None:
@@ -120,12 +129,13 @@ def read_metrics(path: str | Path) -> list[dict]:
 
 
 class ProgressDisplay:
-    """A rich progress bar (loss, tok/s, MFU, ETA) on a terminal; plain lines every
-    `log_every` steps otherwise (CI logs, pipes), so nothing floods a file."""
+    """A rich progress bar (the step's `describe()`: loss, tok/s, MFU for training; reward,
+    KL, ... for GRPO) with its ETA on a terminal; plain lines every `log_every` steps otherwise
+    (CI logs, pipes), so nothing floods a file; none when `log_every` is 0."""
 
     def __init__(self, total: int, start: int, enabled: bool | None, log_every: int = 10):
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.total, self.start, self.log_every = total, start, max(1, log_every)
+        self.total, self.start, self.log_every = total, start, log_every
         self.t0 = time.perf_counter()
         self.bar = None
         if self.enabled:
@@ -134,21 +144,19 @@ class ProgressDisplay:
 
             self.bar = Progress(
                 TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]:.4f}  {task.fields[tps]:,.0f} tok/s  "
-                           "MFU {task.fields[mfu]:.1%}"),
+                TextColumn("{task.fields[text]}", markup=False),
                 TimeRemainingColumn(), console=Console(stderr=True), transient=False,
             )
-            self.task = self.bar.add_task("train", total=total, completed=start, loss=float("nan"), tps=0.0, mfu=0.0)
+            self.task = self.bar.add_task("train", total=total, completed=start, text="")
             self.bar.start()
 
     def update(self, m: StepMetrics) -> None:
         if self.bar is not None:
-            self.bar.update(self.task, completed=m.step, loss=m.loss, tps=m.tokens_per_s, mfu=m.mfu)
-        elif m.step % self.log_every == 0 or m.step == self.total:
+            self.bar.update(self.task, completed=m.step, text=m.describe())
+        elif self.log_every and (m.step % self.log_every == 0 or m.step == self.total):
             per_step = (time.perf_counter() - self.t0) / max(1, m.step - self.start)
             eta = time.strftime("%H:%M:%S", time.gmtime(per_step * (self.total - m.step)))
-            print(f"step {m.step}/{self.total}  loss {m.loss:.4f}  lr {m.lr:.2e}  "
-                  f"{m.tokens_per_s:,.0f} tok/s  MFU {m.mfu:.1%}  ETA {eta}", file=sys.stderr, flush=True)
+            print(f"step {m.step}/{self.total}  {m.describe()}  ETA {eta}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:

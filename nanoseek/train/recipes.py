@@ -21,51 +21,11 @@ from pathlib import Path
 from typing import Sequence
 
 from nanoseek.data.rewards import RewardWeights
-from nanoseek.data.tasks import FAMILIES, LANGUAGES
-from nanoseek.eval.evaluate import DEFAULT_SAMPLED_TEMPERATURE, EvalResults, evaluate
+from nanoseek.eval.evaluate import EvalConfig, EvalResults, evaluate_dir, load_checkpoint
 from nanoseek.eval.report import plot_eval, plot_grpo, plot_loss, write_report
 from nanoseek.train import checkpoint as ckpt
 from nanoseek.train.grpo import GRPOConfig, grpo
 from nanoseek.train.trainer import TrainConfig
-
-
-@dataclass
-class EvalConfig:
-    """What `evaluate` runs after each stage (see nanoseek.eval.evaluate): greedy pass@1 on
-    n_per held-out problems per (family, language), and in the same batch k samples per
-    problem, the same problems in unseen phrasings, and the open chat prompts."""
-
-    families: tuple[str, ...] = FAMILIES
-    langs: tuple[str, ...] = LANGUAGES
-    n_per: int = 10  # problems per (family, language)
-    k: int = 4  # samples per problem of the sampled decoding (pass@1 averaged, maj@k, pass@k); 0: none
-    temperature: float = DEFAULT_SAMPLED_TEMPERATURE  # of the sampled decoding (R1's 0.6) ...
-    top_p: float = 0.95  # ... and its nucleus
-    seed: int = 0
-    max_new_tokens: int = 160
-    difficulty: int | tuple[int, ...] | None = None  # None: spread over every level
-    unseen_phrasings: bool = True  # also the same problems in question wordings training never saw
-    open_prompts: bool = True  # also the open chat prompts: stops, loops, language
-    open_max_new_tokens: int = 256
-    max_slots: int = 64  # requests decoded at once
-
-    def __post_init__(self) -> None:
-        self.families, self.langs = tuple(self.families), tuple(self.langs)
-        if isinstance(self.difficulty, list):
-            self.difficulty = tuple(self.difficulty)
-        bad = [f for f in self.families if f not in FAMILIES]
-        if bad or not self.families:
-            raise ValueError(f"EvalConfig.families must be among {FAMILIES}, got {self.families!r}")
-        if not self.langs or any(lang not in LANGUAGES for lang in self.langs):
-            raise ValueError(f"EvalConfig.langs must be among {LANGUAGES}, got {self.langs!r}")
-        for name in ("n_per", "max_new_tokens", "open_max_new_tokens", "max_slots"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"EvalConfig.{name} must be >= 1, got {getattr(self, name)!r}")
-        if self.k < 0:
-            raise ValueError(f"EvalConfig.k must be >= 0 (0: no sampled decoding), got {self.k!r}")
-        if self.temperature <= 0 or not 0 < self.top_p <= 1:
-            raise ValueError(f"EvalConfig.temperature must be > 0 and top_p in (0, 1], "
-                             f"got {self.temperature!r}, {self.top_p!r}")
 
 
 @dataclass
@@ -80,23 +40,6 @@ class RecipeResult:
         names = list(self.results)
         parts = [f"{n} {100 * self.results[n].get('pass@1'):.1f}%" for n in names]
         return f"held-out pass@1: {' -> '.join(parts)}; report: {self.report}; model: {self.final_model}"
-
-
-def _load(model_dir: Path):
-    from nanoseek import Transformer
-    from nanoseek.tokenizer import Tokenizer
-
-    return Transformer.from_pretrained(model_dir), Tokenizer.load(model_dir)
-
-
-def evaluate_dir(model_dir: str | Path, evaluation: EvalConfig, template: str = "chat") -> EvalResults:
-    """The checkpoint in `model_dir` evaluated as `evaluation` says (one engine batch)."""
-    model, tokenizer = _load(Path(model_dir))
-    e = evaluation
-    return evaluate(model, tokenizer, e.families, e.langs, e.n_per, 1, e.seed, e.max_new_tokens,
-                    top_p=e.top_p, difficulty=e.difficulty, sampled_k=e.k, sampled_temperature=e.temperature,
-                    unseen_phrasings=e.unseen_phrasings, open_prompts=e.open_prompts,
-                    open_max_new_tokens=e.open_max_new_tokens, template=template, max_slots=e.max_slots)
 
 
 class _Recipe:
@@ -231,7 +174,7 @@ def r1(base_dir: str | Path, out_dir: str | Path, config: R1Config | None = None
     rec.eval("rl1", rl1_dir)
     # 3. rejection sampling from the RL model, then SFT
     t = time.perf_counter()
-    model, tokenizer = _load(rl1_dir)
+    model, tokenizer = load_checkpoint(rl1_dir)
     problems = train_problems(cfg.rl1.families, langs, cfg.rejection_per_family, seed=cfg.seed + 1)
     kept, stats = rejection_sample(model, tokenizer, problems, cfg.rejection_k,
                                    max_new_tokens=cfg.rl1.max_new_tokens, seed=cfg.seed)
@@ -267,4 +210,4 @@ def summary_rows(results: dict[str, EvalResults], families: Sequence[str] | None
             for n, r in results.items()]
 
 
-__all__ = ["EvalConfig", "R1Config", "RecipeResult", "evaluate_dir", "r1", "r1_zero", "rl_recipe"]
+__all__ = ["R1Config", "RecipeResult", "r1", "r1_zero", "rl_recipe"]

@@ -13,6 +13,7 @@ from typing import Sequence
 
 import torch
 
+from nanoseek.data.prompts import completion_text, render_prompt
 from nanoseek.data.rewards import accuracy_reward, format_reward, language_reward
 from nanoseek.data.tasks import FAMILIES, LANGUAGES, Problem, generate, levels
 from nanoseek.tokenizer import split_reasoning
@@ -51,7 +52,6 @@ def rejection_sample(model, tokenizer, problems: list[Problem], k: int = 4, *, p
     """Sample k completions per problem, keep up to `per_problem` distinct accepted ones each.
     Returns (chats, stats) with stats = {problems, samples, kept, correct, well_formed}."""
     from nanoseek.inference import Engine, SamplingParams
-    from nanoseek.train.grpo import completion_text, render_prompt
 
     prompts = [render_prompt(tokenizer, p.question, template) for p in problems]
     max_len = min(model.config.max_position_embeddings, max(map(len, prompts)) + max_new_tokens + 1)

@@ -1,8 +1,10 @@
-"""The training loop, shared by pretraining, SFT and (later) GRPO: one function, `train`.
+"""The training loop, shared by pretraining, SFT and GRPO: one function, `train`.
 
 Per optimizer step: `grad_accum` micro-batches forward/backward (DDP syncs gradients only on
 the last), clip the gradient norm, skip the update if the loss or gradient is NaN/inf, AdamW
 step at the scheduled lr, then the MoE router-bias update from the expert loads the step saw.
+That optimizer step is `Trainer.apply_gradients`, which GRPO (a `Trainer` whose step is a
+rollout and its policy updates) calls on the losses it computes itself.
 Checkpoints every `save_every` steps and when SIGINT/SIGTERM arrives (at the next step
 boundary), so a killed run resumes where it stopped: with `resume=True` the loss sequence
 equals the uninterrupted run's bit for bit (eager mode, one process).
@@ -61,7 +63,7 @@ class TrainConfig:
     save_every: int = 100  # checkpoint period in steps; 0 = only at the end and on signals
     keep_last: int = 3  # checkpoints kept
     max_bad_steps: int = 5  # consecutive NaN/inf steps before giving up
-    log_every: int = 10  # plain-text log period when no progress bar is shown
+    log_every: int = 10  # plain-text log period when no progress bar is shown; 0 = no lines
     progress: bool | None = None  # rich bar; None = when stderr is a terminal
     peak_flops: float | None = None  # MFU denominator per process; None = measure at start
     mtp_start: float = 0.0  # share of the steps before the MTP modules join the loss (skipped until then)
@@ -76,7 +78,7 @@ class TrainConfig:
             "min_lr_ratio": 0 <= self.min_lr_ratio <= 1, "weight_decay": self.weight_decay >= 0,
             "grad_clip": self.grad_clip >= 0, "router_bias_gamma": self.router_bias_gamma >= 0,
             "save_every": self.save_every >= 0, "keep_last": self.keep_last >= 1,
-            "max_bad_steps": self.max_bad_steps >= 1, "log_every": self.log_every >= 1,
+            "max_bad_steps": self.max_bad_steps >= 1, "log_every": self.log_every >= 0,
             "mtp_start": 0 <= self.mtp_start <= 1,
         }
         for name, ok in checks.items():
@@ -142,8 +144,9 @@ def train(
 
 
 class Trainer:
-    """The loop's state, for callers that drive it a step at a time (GRPO interleaves sampling
-    with `train_step()`; the throughput benchmark times it). `run()` is what `train` calls."""
+    """The loop's state, for callers that drive it a step at a time (the throughput benchmark
+    times `train_step()`; GRPOTrainer overrides it with a rollout and its policy updates). `run()`
+    is what `train` calls."""
 
     def __init__(self, config: TrainConfig, model: nn.Module, loader: Iterator[Batch], *,
                  out_dir: str | Path | None = None, tokenizer=None, loss_fn: LossFn = default_loss_fn):
@@ -185,7 +188,7 @@ class Trainer:
         start = time.perf_counter()
         try:
             with self._signals_caught():
-                while self.step < cfg.steps:
+                while not self._finished():
                     t0 = time.perf_counter()
                     m = self.train_step()
                     m.elapsed = round(time.perf_counter() - start, 3)
@@ -199,7 +202,7 @@ class Trainer:
                         display.update(m)
                     stop = self._stop_requested()
                     periodic = cfg.save_every and self.step % cfg.save_every == 0
-                    if self.out_dir is not None and (stop or periodic or self.step == cfg.steps):
+                    if self.out_dir is not None and (stop or periodic or self._finished()):
                         result.checkpoint = self._save()
                     if stop:
                         result.interrupted = self.stop_signal or signal.SIGTERM
@@ -217,9 +220,7 @@ class Trainer:
     def train_step(self) -> StepMetrics:
         """One optimizer step (grad_accum micro-batches) and its metrics; writes no files."""
         cfg = self.config
-        lr = cfg.lr * self.schedule(self.step)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        lr = self.start_step()
         distributed.unwrap(self.wrapped).mtp_in_loss = self.step >= cfg.mtp_start * cfg.steps
         t0 = time.perf_counter()
         parts = torch.zeros(4, device=self.info.device)  # loss, ce, mtp, balance summed over micro-batches
@@ -236,20 +237,7 @@ class Trainer:
             ])
         parts /= cfg.grad_accum
         distributed.all_reduce(parts, "avg")
-        grad_norm = self._clip()
-        finite = bool(torch.isfinite(parts[0])) and math.isfinite(grad_norm)
-        stats = self._moe_stats()
-        if finite:
-            self.optimizer.step()
-            if cfg.router_bias_gamma > 0:
-                distributed.unwrap(self.wrapped).update_router_bias(cfg.router_bias_gamma)
-            self.bad_steps = 0
-        else:
-            self.bad_steps += 1
-            self._warn_bad(parts[0].item(), grad_norm)
-        for moe in distributed.unwrap(self.wrapped).moe_layers():
-            moe.expert_load.zero_()  # (a no-op after a bias update; a skipped step forgets its loads)
-        self.optimizer.zero_grad(set_to_none=True)
+        grad_norm, finite, stats = self.apply_gradients(parts[0])
         self.step += 1
         if self.info.device.type == "cuda":
             torch.cuda.synchronize()
@@ -265,6 +253,45 @@ class Trainer:
             mfu_fp32=flops / (self.peak_flops["fp32"] * self.info.world_size),
             elapsed=0.0, skipped=not finite, **stats,
         )
+
+    def _finished(self) -> bool:
+        """Whether the loop is done (GRPO adds its time budget)."""
+        return self.step >= self.config.steps
+
+    # ---- the optimizer step every trainer shares ----------------------------------------
+
+    def start_step(self) -> float:
+        """Set the scheduled learning rate of step `self.step` and return it."""
+        lr = self.config.lr * self.schedule(self.step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        return lr
+
+    def apply_gradients(self, loss: torch.Tensor) -> tuple[float, bool, dict]:
+        """The optimizer step on the gradients the caller's backward passes left: average them
+        over ranks (replicate mode; DDP and FSDP did it in the backward), clip, skip the update
+        if `loss` (the ranks' mean) or the gradient norm is NaN/inf (TrainingDiverged after
+        max_bad_steps in a row), AdamW step, router-bias update from the expert loads seen,
+        loads reset, gradients cleared. Returns (grad norm before clipping, whether the update
+        was applied, expert stats); advancing `self.step` is the caller's."""
+        cfg = self.config
+        if cfg.parallel == "replicate":
+            distributed.all_reduce_grads(self.params)
+        grad_norm = self._clip()
+        finite = bool(torch.isfinite(loss)) and math.isfinite(grad_norm)
+        stats = self._moe_stats()
+        if finite:
+            self.optimizer.step()
+            if cfg.router_bias_gamma > 0:
+                distributed.unwrap(self.wrapped).update_router_bias(cfg.router_bias_gamma)
+            self.bad_steps = 0
+        else:
+            self.bad_steps += 1
+            self._warn_bad(loss.item(), grad_norm)
+        for moe in distributed.unwrap(self.wrapped).moe_layers():
+            moe.expert_load.zero_()  # (a no-op after a bias update; a skipped step forgets its loads)
+        self.optimizer.zero_grad(set_to_none=True)
+        return grad_norm, finite, stats
 
     def _autocast(self):
         return autocast(self.precision, self.info.device)
@@ -348,16 +375,20 @@ class Trainer:
         optim = get_optimizer_state_dict(self.wrapped, self.optimizer, options=self._options())
         path = None
         if self.info.is_main:
-            state = {
-                "step": self.step,
-                "optimizer": optim,
-                "loader": self.loader.state_dict() if hasattr(self.loader, "state_dict") else None,
-                "rng": ckpt.rng_state(),
-                "bad_steps": self.bad_steps,
-            }
-            path = ckpt.save_checkpoint(self.out_dir, self.step, model, state, self.tokenizer, self.config.keep_last)
+            path = ckpt.save_checkpoint(self.out_dir, self.step, model, self._state(optim), self.tokenizer,
+                                        self.config.keep_last)
         distributed.barrier()
         return path
+
+    def _state(self, optim: dict) -> dict:
+        """What a checkpoint holds beside the weights (GRPO adds its reference model)."""
+        return {
+            "step": self.step,
+            "optimizer": optim,
+            "loader": self.loader.state_dict() if hasattr(self.loader, "state_dict") else None,
+            "rng": ckpt.rng_state(),
+            "bad_steps": self.bad_steps,
+        }
 
     def _publish(self) -> None:
         model = self._full_model()
