@@ -74,12 +74,12 @@ from nanoseek.inference import Engine
 from nanoseek.train import checkpoint as ckpt
 from nanoseek.train import distributed
 from nanoseek.train.metrics import read_metrics
+from nanoseek.train.precision import PRECISIONS
 from nanoseek.train.rl_algos import (
     ADVANTAGE_ESTIMATORS, KL_ESTIMATORS, POLICY_LOSSES, TOKEN_AGGREGATIONS, token_entropy, token_logprobs,
     token_weights,
 )
 from nanoseek.train.rollout import PromptSource, RewardFn, Rollout, engine_logprobs, pack, rollout
-from nanoseek.train.precision import PRECISIONS
 from nanoseek.train.trainer import Trainer, TrainConfig
 
 LOSS_NORMS = tuple(TOKEN_AGGREGATIONS)
