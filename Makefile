@@ -20,9 +20,10 @@ browser:
 		chromium fonts-noto-cjk >/dev/null; } || echo "note: chromium not installed; the web-chat tests will skip"
 
 # The web chat's Markdown, math and sanitiser libraries: the exact versions and integrity hashes
-# in $(WEB)/package-lock.json, from the npm registry, copied into $(VENDOR)/ (not committed)
-# for the server to serve. Rebuilt only when the lock file changes; skipped with a note
-# where npm is missing (the page then shows replies as plain text).
+# in $(WEB)/package-lock.json, from the npm registry; the files the page loads are copied into
+# $(VENDOR)/ (not committed) for the server to serve, and node_modules/ is removed. Rebuilt
+# only when the lock file changes; skipped with a note where npm is missing (the page then
+# shows replies as plain text).
 web: $(VENDOR)/.installed
 
 $(VENDOR)/.installed: $(WEB)/package-lock.json
@@ -34,7 +35,7 @@ $(VENDOR)/.installed: $(WEB)/package-lock.json
 	cp node_modules/dompurify/dist/purify.min.js vendor/; \
 	cp -r node_modules/katex/dist/katex.min.js node_modules/katex/dist/katex.min.css node_modules/katex/dist/fonts vendor/katex/; \
 	for p in markdown-it dompurify katex; do cp node_modules/$$p/LICENSE vendor/$$p.LICENSE; done; \
-	touch vendor/.installed
+	rm -rf node_modules; touch vendor/.installed
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -51,7 +52,7 @@ bench: setup
 	$(PY) benchmarks/train_step.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info $(VENDOR) $(WEB)/node_modules
+	rm -rf $(VENV) build *.egg-info $(VENDOR)
 
 # The main job: set up, then tokenizer -> pretrain -> SFT -> GRPO -> eval into runs/speedrun/.
 # Rerunning continues an unfinished run. PROFILE=tiny for a 3-minute smoke test.

@@ -10,7 +10,8 @@ const Render = (() => {
   const MATH = [["$$", "$$", true], ["\\[", "\\]", true], ["\\(", "\\)", false], ["$", "$", false]];
 
   function tex(source, display) {
-    // trust: false keeps \href, \url, \includegraphics and \html* off; errors show as red text.
+    // trust: false keeps \href, \url, \includegraphics and \html* off; maxExpand and maxSize
+    // bound the macro expansion and the sizes a reply can ask for; errors show as red text.
     const html = katex.renderToString(source, { displayMode: display, throwOnError: false, trust: false,
                                                  strict: "ignore", maxExpand: 1000, maxSize: 50 });
     // R1-style models put their final answer in \boxed{}: highlight the math holding it.
