@@ -341,7 +341,7 @@ PAYLOADS = {
 
 # Every element the reply made that could run script or fetch something, were any to get through.
 DANGER = """(reply) => [...reply.querySelectorAll("*")].filter((n) =>
-    ["SCRIPT", "IMG", "IFRAME", "OBJECT", "EMBED", "STYLE", "svg:image", "FORM"].includes(n.tagName) ||
+    ["SCRIPT", "IMG", "IFRAME", "OBJECT", "EMBED", "STYLE", "FORM", "image", "use"].includes(n.tagName) ||
     [...n.attributes].some((a) => a.name.startsWith("on") || /^\\s*(javascript|data|vbscript):/i.test(a.value)
                                   || (a.name === "style" && /url\\(/i.test(a.value)))
   ).map((n) => n.outerHTML)"""
