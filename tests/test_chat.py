@@ -48,7 +48,8 @@ def plain(out) -> str:
 
 
 def console(file=None) -> Console:
-    return Console(file=file or io.StringIO(), force_terminal=True, color_system="standard", width=200)
+    # not a terminal: rich draws the streamed answer once, when done (a terminal redraws it in place)
+    return Console(file=file or io.StringIO(), force_terminal=False, color_system="standard", width=200)
 
 
 def test_reply_streams_thinking_dimmed_then_the_answer(model):
@@ -59,7 +60,7 @@ def test_reply_streams_thinking_dimmed_then_the_answer(model):
     assert "Thinking…" in text
     assert DIM_ITALIC + REASONING + "\x1b[0m" in text  # the reasoning is dimmed...
     assert text.index(REASONING) < text.index("─") < text.index(ANSWER)  # ...and ruled off from the answer
-    assert "\n" + ANSWER + "\n" in text  # the answer in plain style
+    assert re.search(f"\n{re.escape(ANSWER)} *\n", text)  # the answer in plain style (a Markdown paragraph)
 
 
 def test_multi_turn_keeps_answers_only(model):
@@ -150,6 +151,36 @@ def test_policy_applies_in_the_terminal_too(model):
     out = console()
     run_chat(session, script("an explosive please"), out)
     assert "No." in plain(out) and "operator policy: weapons" in plain(out)
+
+
+MARKDOWN_ANSWER = r"""## Sum
+
+| a | b | a + b |
+|---|---|---|
+| 234 | 158 | 392 |
+
+```python
+def add(a, b):
+    return a + b
+```
+
+Math stays TeX: \(a^2\) and \[\frac{n(n+1)}{2}\], but $5 and $6 are money. So \boxed{392}."""
+
+
+def test_the_answer_is_markdown_with_code_and_tex_and_the_boxed_answer_last(model):
+    # The policy's canned answer travels the same path to the screen as a model's answer.
+    policy = Policy.from_dict({"refuse": [{"topic": "sums", "keywords": ["sum"], "message": MARKDOWN_ANSWER}]})
+    out = console()
+    run_chat(ChatSession(model, policy), script("the sum please"), out)
+    text = plain(out)
+    lines = [line.strip() for line in text.splitlines()]
+    assert "Sum" in lines and "## Sum" not in text and "```" not in text  # a heading, a code block
+    assert re.search(r"\n *a +b +a \+ b *\n *─+ *\n *234 +158 +392 *\n", text)  # the table
+    assert "def add(a, b):" in text and "    return a + b" in text
+    assert "Math stays TeX: a^2 and \\frac{n(n+1)}{2}, but $5 and $6 are money. So 392." in lines
+    assert "\x1b[1m392\x1b[0m." in out.file.getvalue()  # the bare \boxed{} in bold ...
+    assert lines[-3:] == ["Answer: 392", "(answered by the operator policy: sums)", ""]  # ... and as the answer
+    assert "\x1b[1mAnswer: \x1b[0m\x1b[1;32m392\x1b[0m" in out.file.getvalue()
 
 
 def test_too_long_message_is_reported_not_raised(model):

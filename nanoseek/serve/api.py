@@ -1,6 +1,6 @@
 """OpenAI/DeepSeek-compatible HTTP server (FastAPI) and the web chat, over one ChatModel.
 
-    GET  /                      the web chat (static files in web/)
+    GET  /                      the web chat (static files in web/, libraries in web/vendor/)
     GET  /health                liveness, slots, queue, policy counters (no API key needed)
     GET  /v1/models             the served model, its context length and the policy in force
     POST /v1/chat/completions   messages -> reasoning_content + content (SSE when stream=true)
@@ -38,6 +38,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -50,6 +51,13 @@ from nanoseek.serve.serving import SSE, ServingChat, ServingCompletion
 log = logging.getLogger("nanoseek.serve")
 WEB = Path(__file__).parent / "web"
 MAX_BODY = 1 << 20  # bytes; the whole context is a few thousand tokens
+# The page runs only its own files: no inline script, nothing fetched from elsewhere. A second
+# guard behind the sanitiser, since the page shows model text. KaTeX lays math out with style
+# attributes, the one inline thing allowed (CSS cannot run script; img-src stops url() fetches).
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
+       "font-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+       "frame-ancestors 'none'")
+PAGE_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 
 def create_app(model: ChatModel, *, policy: Policy | None = None, api_key: str | None = None,
@@ -79,10 +87,13 @@ def create_app(model: ChatModel, *, policy: Policy | None = None, api_key: str |
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
-        return FileResponse(WEB / "index.html", media_type="text/html; charset=utf-8")
+        return FileResponse(WEB / "index.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
 
-    for asset, media in [("app.js", "text/javascript; charset=utf-8"), ("style.css", "text/css; charset=utf-8")]:
-        app.add_api_route(f"/{asset}", _static(WEB / asset, media), include_in_schema=False)
+    for asset in ("app.js", "render.js", "style.css"):
+        media = "text/css" if asset.endswith(".css") else "text/javascript"
+        app.add_api_route(f"/{asset}", _static(WEB / asset, f"{media}; charset=utf-8"), include_in_schema=False)
+    # check_dir=False: without `make web` these are 404s and the page shows plain text
+    app.mount("/vendor", StaticFiles(directory=WEB / "vendor", check_dir=False), name="vendor")
 
     @app.get("/health")
     async def health() -> JSONResponse:

@@ -4,6 +4,10 @@
                     streamed reply at a time, through the same engine and policy as the server
     run_chat        the read-eval-print loop over any `read` function and rich Console, so a
                     test can script a whole session
+    answer_markdown the answer as rich Markdown (code highlighted, TeX shown as code)
+
+The answer streams as Markdown, redrawn in place (rich's Live) on a terminal; a reply with a
+`\\boxed{}` ends with its final answer on a line of its own.
 
 Keys: Enter sends; Ctrl-C while a reply streams stops it (the chat goes on); Ctrl-D or /exit
 leaves; /reset starts over.
@@ -12,15 +16,20 @@ leaves; /reset starts over.
 from __future__ import annotations
 
 import queue
+import re
 import time
 from typing import Callable, Iterator
 
 from rich.console import Console
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.text import Text
 
 from nanoseek.inference import EngineError
 from nanoseek.serve.backend import ChatModel
 from nanoseek.serve.policy import Policy
 from nanoseek.serve.text import Split
+from nanoseek.tokenizer import extract_boxed
 
 HELP = "/reset  start a new conversation    /exit  leave (or Ctrl-D)    Ctrl-C  stop the current reply"
 
@@ -148,41 +157,56 @@ def _command(session: ChatSession, text: str, console: Console) -> bool:
     return True
 
 
+# Code (fenced, or a span) is left as it is; outside it, TeX math in any of R1's delimiters, or
+# a bare \\boxed{} (one level of nested braces, as in \\frac{1}{2}), whichever starts first.
+CODE = re.compile(r"(```.*?(?:```|\Z)|`[^`\n]*`)", re.S)
+TEX = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|\$(?=\S)([^$\n]*?\S)\$(?!\d)"
+                 r"|\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}", re.S)
+
+
+def answer_markdown(text: str) -> Markdown:
+    """The answer as rich Markdown. A terminal cannot draw math, so TeX shows verbatim as code
+    (Markdown would otherwise eat its backslashes) and a bare `\\boxed{x}` as a bold x."""
+    parts = CODE.split(text)
+    for i in range(0, len(parts), 2):  # the even parts are outside code
+        parts[i] = TEX.sub(_tex_markdown, parts[i])
+    return Markdown("".join(parts))
+
+
+def _tex_markdown(m: re.Match) -> str:
+    *math, boxed = m.groups()
+    return f"**{boxed}**" if boxed is not None else f"`{next(g for g in math if g is not None).strip()}`"
+
+
 def _stream_reply(session: ChatSession, text: str, console: Console) -> None:
     """Print the reply as it streams: thinking dimmed under its own header, then a rule, then
-    the answer. Ctrl-C stops the reply and returns to the prompt."""
-    section = None  # None -> "think" -> "answer"
+    the answer as Markdown. Ctrl-C stops the reply and returns to the prompt."""
     try:
         stream = session.reply(text)
     except ValueError as e:
         console.print(f"[red]{e}[/]")
         return
+    answer = []
+    # Redrawn a few times a second from the text so far (a file gets the final drawing only);
+    # while taller than the terminal it shows its top, and all of it once done.
+    live = Live(console=console, get_renderable=lambda: answer_markdown("".join(answer)), refresh_per_second=8)
     try:
-        for split in stream:
-            if split.reasoning:
-                if section is None:
-                    console.print("Thinking…", style="dim bold")
-                    section = "think"
-                console.out(split.reasoning, style="dim italic", end="", highlight=False)
-            if split.content:
-                if section == "think":
-                    console.out("")
-                    console.rule(style="dim")
-                section = "answer"
-                console.out(split.content, end="", highlight=False)
-            console.file.flush()
+        _stream_splits(stream, console, live, answer)
     except KeyboardInterrupt:
         stream.close()  # cancels the generation, keeps any partial answer
-        console.out("")
+        _end_line(live, console)
         console.print("[stopped]", style="yellow", markup=False)
         return
     except EngineError as e:
-        console.out("")
+        _end_line(live, console)
         console.print(str(e), style="red", markup=False)
         if not session.model.alive:
             raise
         return
-    console.out("")
+    _end_line(live, console)
+    boxed = extract_boxed("".join(answer))
+    if boxed is not None:
+        console.print(Text.assemble(("Answer: ", "bold"), (boxed, "bold green")))
     last = session.last
     if last.get("policy"):
         console.print(f"[dim](answered by the operator policy: {last['policy']})[/]", highlight=False)
@@ -190,6 +214,35 @@ def _stream_reply(session: ChatSession, text: str, console: Console) -> None:
         rate = last["tokens"] / max(last["seconds"], 1e-9)
         note = ", cut at the token limit" if last["finish_reason"] == "length" else ""
         console.print(f"[dim]{last['tokens']} tokens, {rate:.0f} tokens/s{note}[/]", highlight=False)
+
+
+def _stream_splits(stream: Iterator[Split], console: Console, live: Live, answer: list[str]) -> None:
+    """The reasoning printed as it comes; the answer collected into `answer`, which `live` draws."""
+    thinking = False
+    for split in stream:
+        if split.reasoning:
+            if not thinking:
+                console.print("Thinking…", style="dim bold")
+                thinking = True
+            console.out(split.reasoning, style="dim italic", end="", highlight=False)
+        if split.content:
+            if not answer:
+                if thinking:
+                    console.out("")
+                    console.rule(style="dim")
+                live.start()
+            answer.append(split.content)
+        console.file.flush()
+
+
+def _end_line(live: Live, console: Console) -> None:
+    """Finish the reply's output on a new line: the answer's last drawing, or the reasoning's line."""
+    if not live.is_started:
+        console.out("")
+        return
+    live.stop()
+    if not console.is_terminal:  # rich ends the drawing with a new line on a terminal only
+        console.out("")
 
 
 def main(model_dir: str, *, policy_file: str | None = None, temperature: float | None = None,

@@ -1,21 +1,25 @@
 // nanoseek web chat: plain JS, no build step. Talks to /v1/chat/completions with stream=true,
 // parses the server-sent events from a ReadableStream, and routes `reasoning_content` to the
-// thinking panel and `content` to the answer. Earlier turns are sent back without reasoning.
+// thinking panel and `content` to the answer, both rendered by render.js as they stream. Earlier
+// turns are sent back without reasoning.
 "use strict";
 
 const TEXT = {
   en: { newChat: "New chat", send: "Send", stop: "Stop", placeholder: "Message nanoseek",
         hello: "How can I help you today?", thinking: "Thinking", thought: (s) => `Thought for ${s} s`,
         hint: "The model thinks before it answers: its reasoning appears above the reply.",
-        stopped: "stopped", policy: "Operator policy in force", key: "This server needs an API key:" },
+        stopped: "stopped", policy: "Operator policy in force", key: "This server needs an API key:",
+        copy: "Copy", copied: "Copied", regenerate: "Regenerate" },
   es: { newChat: "Nuevo chat", send: "Enviar", stop: "Detener", placeholder: "Escribe a nanoseek",
         hello: "¿En qué puedo ayudarte hoy?", thinking: "Pensando", thought: (s) => `Pensó durante ${s} s`,
         hint: "El modelo piensa antes de responder: su razonamiento aparece encima de la respuesta.",
-        stopped: "detenido", policy: "Política del operador en vigor", key: "Este servidor necesita una clave de API:" },
+        stopped: "detenido", policy: "Política del operador en vigor", key: "Este servidor necesita una clave de API:",
+        copy: "Copiar", copied: "Copiado", regenerate: "Regenerar" },
   zh: { newChat: "新对话", send: "发送", stop: "停止", placeholder: "给 nanoseek 发送消息",
         hello: "今天我能帮你做什么？", thinking: "思考中", thought: (s) => `已思考 ${s} 秒`,
         hint: "模型会先思考再回答：它的推理过程显示在回答上方。",
-        stopped: "已停止", policy: "当前生效的运营方策略", key: "此服务器需要 API 密钥：" },
+        stopped: "已停止", policy: "当前生效的运营方策略", key: "此服务器需要 API 密钥：",
+        copy: "复制", copied: "已复制", regenerate: "重新生成" },
 };
 
 const $ = (id) => document.getElementById(id);
@@ -82,6 +86,15 @@ function el(tag, cls, text) {
   return node;
 }
 
+// A button whose label follows the interface language.
+function button(cls, key, onClick) {
+  const node = el("button", cls, t(key));
+  node.type = "button";
+  node.dataset.i18n = key;
+  node.addEventListener("click", onClick);
+  return node;
+}
+
 function nearBottom() {
   const c = $("conversation");
   return c.scrollHeight - c.scrollTop - c.clientHeight < 80;
@@ -108,16 +121,70 @@ function addAssistant() {
   const summary = el("summary");
   summary.append(el("span", "label", t("thinking")));
   thinking.append(summary, el("div", "reasoning"));
-  msg.append(thinking, el("div", "content"), el("div", "meta"));
+  msg.append(thinking, el("div", "content"), el("div", "meta"), el("div", "reply-actions"));
   $("conversation").append(msg);
   return {
     msg, thinking,
-    reasoning: thinking.querySelector(".reasoning"),
-    content: msg.querySelector(".content"),
+    reasoning: painter(thinking.querySelector(".reasoning")),
+    content: painter(msg.querySelector(".content")),
     meta: msg.querySelector(".meta"),
+    actions: msg.querySelector(".reply-actions"),
     label: summary.querySelector(".label"),
     started: performance.now(),
   };
+}
+
+// Shows a streaming text at most once a frame, however fast tokens come; flush() shows the
+// last text now. The view stays at the bottom if the reader was there.
+function painter(node) {
+  let text = "", queued = false;
+  const paint = () => {
+    if (!queued) return;
+    queued = false;
+    const stick = nearBottom();
+    Render.show(node, text);
+    addCopyButtons(node);
+    if (stick) scrollDown(true);
+  };
+  return {
+    set(value) {
+      text = value;
+      if (!queued) requestAnimationFrame(paint);
+      queued = true;
+    },
+    flush: paint,
+  };
+}
+
+// Code blocks get a copy button (made here, after sanitising, so it holds no model text).
+function addCopyButtons(node) {
+  for (const pre of node.querySelectorAll("pre")) {
+    const box = el("div", "code");
+    pre.replaceWith(box);
+    const copy = button("copy-code", "copy", () => copyText(pre.textContent, copy));
+    box.append(copy, pre);
+  }
+}
+
+async function copyText(text, source) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch (e) {  // no Clipboard API outside a secure context (plain http to a LAN address)
+    const area = el("textarea");
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  }
+  source.textContent = t("copied");
+  setTimeout(() => { source.textContent = t("copy"); }, 1500);
+}
+
+// Copy and Regenerate under a finished answer (CSS shows Regenerate on the last reply only).
+function addActions(view, content) {
+  const copy = button("copy-answer", "copy", () => copyText(content, copy));
+  view.actions.append(copy, button("regenerate", "regenerate", () => regenerate(view.msg)));
 }
 
 function endThinking(view) {
@@ -155,6 +222,11 @@ async function readEvents(body, onData) {
 async function send(text) {
   state.messages.push({ role: "user", content: text });
   addUser(text);
+  await reply();
+}
+
+// Streams the assistant's reply to state.messages, which ends with the user's turn.
+async function reply() {
   const view = addAssistant();
   const controller = new AbortController();
   state.controller = controller;
@@ -175,19 +247,17 @@ async function send(text) {
       const choice = (chunk.choices || [])[0];
       if (!choice) return;
       const delta = choice.delta || {};
-      const stick = nearBottom();
       if (delta.reasoning_content) {
         reasoning += delta.reasoning_content;
         view.thinking.hidden = false;
-        view.reasoning.textContent = reasoning;
+        view.reasoning.set(reasoning);
       }
       if (delta.content) {
         endThinking(view);
         content += delta.content;
-        view.content.textContent = content;
+        view.content.set(content);
       }
       if (choice.finish_reason) finish = choice.finish_reason;
-      if (stick) scrollDown(true);
     });
     if (finish === "length") view.meta.textContent = "finish_reason: length";
   } catch (e) {
@@ -198,6 +268,8 @@ async function send(text) {
       view.meta.classList.add("error");
     }
   } finally {
+    view.reasoning.flush();
+    view.content.flush();
     endThinking(view);
     if (!reasoning) view.thinking.hidden = true;
     if (state.controller === controller) {
@@ -207,9 +279,21 @@ async function send(text) {
   }
   if (controller.signal.aborted && state.messages.at(-1)?.role !== "user") return;  // chat was reset
   // Only the answer goes back to the model next turn (R1 never feeds old reasoning back).
-  if (content) state.messages.push({ role: "assistant", content });
-  else state.messages.pop();  // no answer: forget the question too, so roles keep alternating
+  if (content) {
+    state.messages.push({ role: "assistant", content });
+    addActions(view, content);
+  } else {
+    state.messages.pop();  // no answer: forget the question too, so roles keep alternating
+  }
   scrollDown();
+}
+
+// Replaces the last reply with a new one to the same question.
+function regenerate(msg) {
+  if (state.controller || msg !== $("conversation").lastElementChild) return;
+  state.messages.pop();
+  msg.remove();
+  reply();
 }
 
 function setBusy(busy) {
