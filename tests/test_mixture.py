@@ -127,3 +127,32 @@ def test_drill_documents_train_what_follows_each_first_equals(tokenizer):
         assert answered == (f"{r}+10={r + 10}" if r < 0 else str(r)) + "\n"
     with pytest.raises(ValueError, match="no family with drilled facts"):
         MixtureConfig(shares={"tasks": 1.0, "drills": 1.0}, families={"logic": 1.0})
+
+
+def test_close_subtractions_are_drawn_for_their_share_above_level_one():
+    from nanoseek.data.mixture import draw_problem
+    from nanoseek.data.tasks.arithmetic import close_difference
+
+    def draws(share: float):
+        config = MixtureConfig(families={"subtraction": 1.0}, max_difficulty=3, close_subtractions=share)
+        rng = random.Random(0)
+        return [draw_problem(rng, config, progress=1.0) for _ in range(600)]
+
+    every, none = draws(1.0), draws(0.0)
+    assert all(close_difference(p) for p in every if p.difficulty > 1)
+    assert not any(close_difference(p) for p in every if p.difficulty == 1)  # one-digit operands never are
+    natural = sum(close_difference(p) for p in none if p.difficulty > 1) / sum(p.difficulty > 1 for p in none)
+    assert 0.1 < natural < 0.3  # the generator's own share, left as it is when the knob is 0
+    with pytest.raises(ValueError, match="close_subtractions must be in"):
+        MixtureConfig(close_subtractions=1.5)
+
+
+def test_close_difference_means_equal_lengths_and_a_shorter_difference():
+    from nanoseek.data.tasks import generate
+    from nanoseek.data.tasks.arithmetic import close_difference
+
+    problems = generate("subtraction", 200, seed=3, difficulty=3)
+    for p in problems:
+        a, b = p.metadata["a"], p.metadata["b"]
+        assert close_difference(p) == (len(str(a)) == len(str(b)) and abs(a - b) < 10 ** (len(str(a)) - 1))
+    assert any(close_difference(p) for p in problems) and not all(close_difference(p) for p in problems)

@@ -36,12 +36,13 @@ from nanoseek.data.corpus import (
     ANSWER_TEXT, IGNORE_INDEX, LANGS, framed, chatterbot_dialogues, codeio_docs, dialogue_to_chat, gutenberg_docs,
 )
 from nanoseek.data.identity import identity_conversations
-from nanoseek.data.tasks.arithmetic import fact_drill
+from nanoseek.data.tasks.arithmetic import close_difference, fact_drill
 from nanoseek.tokenizer import Tokenizer
 
 SOURCES = ("tasks", "drills", "chat", "text")
 DRILL_OPS = {"addition": "+", "subtraction": "-", "multiplication": "×", "linear_equation": "÷"}  # family -> facts
 DRILL_LINES = 24  # facts per drill document
+CLOSE_TRIES = 40  # draws to find a close subtraction (about one in four is) before taking the last
 
 
 def _default_families() -> dict[str, float]:
@@ -60,6 +61,9 @@ class MixtureConfig:
     families: dict[str, float] = field(default_factory=_default_families)
     langs: dict[str, float] = field(default_factory=lambda: dict.fromkeys(LANGS, 1.0))
     curriculum: float = 0.5  # share of training after which every difficulty level is open
+    # Share of subtraction problems (above level 1) redrawn until the difference is shorter than
+    # its operands (arithmetic.close_difference): the case the speedrun's model got wrong most.
+    close_subtractions: float = 0.3
     max_difficulty: int = 5  # no task level above this
     seed: int = 0
 
@@ -75,6 +79,8 @@ class MixtureConfig:
         if self.shares.get("drills", 0) > 0 and not self.drill_ops:
             raise ValueError(f"MixtureConfig.shares has drills but families has no family with drilled facts "
                              f"({', '.join(DRILL_OPS)}); got {self.families!r}")
+        if not 0 <= self.close_subtractions <= 1:
+            raise ValueError(f"MixtureConfig.close_subtractions must be in [0, 1], got {self.close_subtractions!r}")
         if not 0 <= self.curriculum <= 1 or self.max_difficulty < 1:
             raise ValueError(f"MixtureConfig.curriculum must be in [0, 1] and max_difficulty >= 1, got "
                              f"{self.curriculum!r}, {self.max_difficulty!r}")
@@ -110,7 +116,13 @@ def draw_problem(rng: random.Random, config: MixtureConfig, progress: float):
     lang = _weighted(rng, config.langs)
     top = min(levels(family), config.max_difficulty)
     difficulty = _weighted(rng, dict(enumerate(difficulty_weights(top, progress, config.curriculum), start=1)))
-    return generate(family, 1, seed=rng.getrandbits(40), split="train", lang=lang, difficulty=difficulty)[0]
+    problem = generate(family, 1, seed=rng.getrandbits(40), split="train", lang=lang, difficulty=difficulty)[0]
+    if family == "subtraction" and difficulty > 1 and config.close_subtractions and rng.random() < config.close_subtractions:
+        for _ in range(CLOSE_TRIES):
+            if close_difference(problem):
+                break
+            problem = generate(family, 1, seed=rng.getrandbits(40), split="train", lang=lang, difficulty=difficulty)[0]
+    return problem
 
 
 def task_chats(n: int, config: MixtureConfig, seed: int, progress: float = 1.0) -> list[list[dict]]:
