@@ -229,6 +229,14 @@ def _csv(text: str) -> tuple[str, ...]:
     return tuple(s.strip() for s in text.split(",") if s.strip())
 
 
+def _window(text: str) -> tuple[float, float]:
+    low, _, high = text.partition(",")
+    try:
+        return float(low), float(high)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH (two numbers), got {text!r}") from None
+
+
 def _given(args: argparse.Namespace, names: dict[str, str]) -> dict:
     """{config field: value} for the options the user gave (None = not given)."""
     return {field: getattr(args, dest) for dest, field in names.items() if getattr(args, dest) is not None}
@@ -243,7 +251,8 @@ _GRPO_FIELDS = {"steps": "steps", "prompts_per_step": "prompts_per_step", "group
                 "inner_updates": "inner_updates", "micro_batch": "micro_batch", "beta": "beta",
                 "clip_eps": "clip_eps", "clip_eps_high": "clip_eps_high", "loss_norm": "loss_norm",
                 "ref_reset_every": "ref_reset_every", "old_logprobs": "old_logprobs", "precision": "precision",
-                "difficulty": "difficulty",
+                "difficulty": "difficulty", "pass_window": "pass_window", "pass_explore": "pass_explore",
+                "dynamic_sampling": "dynamic_sampling", "max_refill_rounds": "max_refill_rounds",
                 "families": "families", "langs": "langs", "seed": "seed", "max_seconds": "max_seconds",
                 "save_every": "save_every"}
 
@@ -278,7 +287,10 @@ def _add_rl(sub) -> None:
     p.add_argument("--no-eval", action="store_true", help="grpo: train only (no held-out eval, no report)")
     p.add_argument("--resume", action="store_true",
                    help="grpo --no-eval: continue the run in --out from its last checkpoint")
-    g = p.add_argument_group("GRPO (defaults: nanoseek.train.grpo.GRPOConfig)")
+    g = p.add_argument_group("GRPO (defaults: nanoseek.train.grpo.GRPOConfig, or its --preset)")
+    g.add_argument("--preset", default="default",
+                   help="a named setting (GRPOConfig.preset): default, nanochat (on-policy, no KL, token mean, "
+                        "r - group mean), edge (pass-rate window + dynamic sampling); options given override it")
     g.add_argument("--steps", type=int, help="rollouts")
     g.add_argument("--prompts-per-step", type=int)
     g.add_argument("--group-size", type=int, help="samples per prompt (G)")
@@ -298,6 +310,13 @@ def _add_rl(sub) -> None:
     g.add_argument("--precision", choices=PRECISIONS, help="the policy's matmuls (default fp32)")
     g.add_argument("--difficulty", type=int, help="starting task level")
     g.add_argument("--no-curriculum", action="store_true", help="keep every family at --difficulty")
+    g.add_argument("--pass-window", type=_window,
+                   help="LOW,HIGH: prompts from (family, level) cells whose online pass rate is inside, e.g. 0.1,0.9")
+    g.add_argument("--pass-explore", type=float, help="with --pass-window: share of prompts from any cell")
+    g.add_argument("--dynamic-sampling", action="store_true", default=None,
+                   help="DAPO: drop groups whose rewards are all equal and refill from further prompts")
+    g.add_argument("--max-refill-rounds", type=int, help="dynamic sampling's extra rollout rounds per step, at most")
+    g.add_argument("--partial-credit", type=float, help="weight of the partial-credit reward (digits right; default 0)")
     g.add_argument("--reward-weights", default=None, help="accuracy,format,language (default 1,0.2,0.1)")
     g.add_argument("--max-seconds", type=float, help="stop RL after this wall time")
     g.add_argument("--save-every", type=int, help="checkpoint period in steps (0 = end only)")
@@ -306,6 +325,8 @@ def _add_rl(sub) -> None:
 
 
 def _run_rl(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from nanoseek.data.rewards import RewardWeights
     from nanoseek.eval.evaluate import EvalConfig
     from nanoseek.train import recipes
@@ -321,7 +342,9 @@ def _run_rl(args: argparse.Namespace) -> int:
         if len(weights) != 3:
             raise ValueError(f"--reward-weights must be accuracy,format,language; got {args.reward_weights!r}")
         fields["reward"] = RewardWeights(*weights)
-    config = GRPOConfig(**fields)  # validates before any heavy work
+    if args.partial_credit is not None:
+        fields["reward"] = replace(fields.get("reward", RewardWeights()), partial=args.partial_credit)
+    config = GRPOConfig.preset(args.preset, **fields)  # validates before any heavy work
     evaluation = EvalConfig(**_given(args, _EVAL_FIELDS))
     if args.recipe == "distill" and not args.teacher:
         raise ValueError("--recipe distill needs --teacher DIR")

@@ -211,13 +211,14 @@ class Speedrun:
         from nanoseek import Transformer
         from nanoseek.eval.evaluate import EvalResults
         from nanoseek.data.mixture import token_table
-        from nanoseek.eval.report import markdown_table, plot_eval, plot_grpo, plot_loss, write_report
+        from nanoseek.eval.report import markdown_table, plot_eval, plot_grpo, plot_loss, rl_section, write_report
         from nanoseek.train.pretrain import MIXTURE_FILE
 
         results = {name: EvalResults.load(self.run_dir / f"eval_{name}.json") for name in ("sft", "rl")}
         plots = [plot_loss({s: self.run_dir / s / ckpt.METRICS_FILE for s in ("base", "sft")},
                            self.run_dir / "loss.png"),
-                 *plot_grpo(self.run_dir / "rl" / ckpt.METRICS_FILE, self.run_dir, prefix="rl"),
+                 *plot_grpo(self.run_dir / "rl" / ckpt.METRICS_FILE, self.run_dir, prefix="rl",
+                            window=self.profile.rl.pass_window),
                  plot_eval(results, self.run_dir / "accuracy.png")]
         model = Transformer.from_pretrained(self.run_dir / "model")
         facts = {"profile": self.profile_name, "preset": self.profile.model_preset,
@@ -228,8 +229,9 @@ class Speedrun:
         tokens = json.loads((self.run_dir / "base" / MIXTURE_FILE).read_text())
         notes = (f"Total stage time: {total:.0f}s.\n\n## Pretraining tokens trained per source and language\n\n"
                  + markdown_table(*token_table(tokens)))
+        rl = rl_section("rl", "sft", results["sft"], "rl", results["rl"], self.profile.rl.reward)
         write_report(self.run_dir, stages, results, [p for p in plots if p], model=facts,
-                     title=f"nanoseek speedrun ({self.profile_name})", notes=notes)
+                     title=f"nanoseek speedrun ({self.profile_name})", notes=notes, sections=[rl])
         return {}
 
     def _read_json(self, name: str) -> dict | None:

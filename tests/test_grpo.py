@@ -81,8 +81,8 @@ def test_token_weights_by_hand():
 
 
 def test_every_choice_is_registered_by_name():
-    assert list(ADVANTAGE_ESTIMATORS) == ["grpo"] and ADVANTAGE_ESTIMATORS["grpo"] is group_advantages
-    assert list(POLICY_LOSSES) == ["clip"] and POLICY_LOSSES["clip"] is clipped_surrogate
+    assert list(ADVANTAGE_ESTIMATORS) == ["grpo", "mean"] and ADVANTAGE_ESTIMATORS["grpo"] is group_advantages
+    assert list(POLICY_LOSSES) == ["clip", "no-clip"] and POLICY_LOSSES["clip"] is clipped_surrogate
     assert list(KL_ESTIMATORS) == ["k3"] and KL_ESTIMATORS["k3"] is kl_k3
     assert list(TOKEN_AGGREGATIONS) == ["sequence", "token", "constant"]
     with pytest.raises(ValueError, match=r"kl_estimator must be one of \('k3',\), got 'k9'"):
@@ -112,8 +112,8 @@ V = 16  # a 16-token vocabulary: every token is sampled often, so a token-level 
 
 
 class RandomPrompts:
-    def sample(self, step, n):
-        g = torch.Generator().manual_seed(step)
+    def sample(self, step, n, start=0):
+        g = torch.Generator().manual_seed(step + 7919 * start)
         return [RLPrompt(torch.randint(4, V, (6,), generator=g).tolist()) for _ in range(n)]
 
     def observe(self, prompts, parts):
@@ -170,7 +170,7 @@ def test_reference_reset():
     trainer = GRPOTrainer(model, cfg, RandomPrompts(), count_threes, stop_token_ids=())
     trainer.train_step()
     assert not torch.equal(trainer.reference.lm_head.weight, model.lm_head.weight)
-    trainer.prompts.sample = lambda step, n: RandomPrompts().sample(step, n)
+    trainer.prompts.sample = lambda step, n, start=0: RandomPrompts().sample(step, n, start)
     trainer.train_step()  # resets the reference to the policy first, then updates the policy
     assert trainer.reference.lm_head.weight.requires_grad is False
 

@@ -24,14 +24,16 @@ CONFIGS = {
                old_logprobs="engine", loss_norm="token", micro_batch=3, router_bias_gamma=0.01),
     # no KL: samples of zero advantage skipped, so the ranks train different numbers of them
     "no_kl": dict(steps=3, prompts_per_step=4, group_size=4, max_new_tokens=6, lr=1e-2, beta=0.0),
+    # dynamic sampling (short answers: many groups without a 3 at all): kept groups fall unevenly on the ranks
+    "dynamic": dict(steps=3, prompts_per_step=4, group_size=4, max_new_tokens=2, lr=1e-2, dynamic_sampling=True),
 }
 COMPARED = ("reward", "reward_std", "loss", "pg_loss", "kl", "entropy", "clip_frac", "ratio_dev", "grad_norm",
             "response_length", "trained_samples")
 
 
 class RandomPrompts:
-    def sample(self, step, n):
-        g = torch.Generator().manual_seed(step)
+    def sample(self, step, n, start=0):
+        g = torch.Generator().manual_seed(step + 7919 * start)
         return [RLPrompt(torch.randint(4, V, (6,), generator=g).tolist()) for _ in range(n)]
 
     def observe(self, prompts, parts):
@@ -96,6 +98,7 @@ def test_two_processes_match_one(single, two_processes, name):
         torch.testing.assert_close(torch.tensor([b[k] for k in COMPARED], dtype=torch.float64),
                                    torch.tensor([a[k] for k in COMPARED], dtype=torch.float64), rtol=1e-5, atol=1e-5)
     assert any(a["grad_norm"] > 0 for a in one["history"])
+    assert [a.get("groups_kept") for a in one["history"]] == [b.get("groups_kept") for b in two["history"]]
     # Adam divides by the root of tiny second moments, which turns 1e-7 gradient noise into
     # larger weight noise (still far below one lr-sized step).
     for key, w in one["weights"].items():
@@ -105,6 +108,10 @@ def test_two_processes_match_one(single, two_processes, name):
 def test_no_kl_run_skips_samples(single):
     """The uneven case really happens: some steps train fewer than all 16 samples."""
     assert any(0 < m["trained_samples"] < 16 for m in single["no_kl"]["history"])
+
+
+def test_dynamic_run_drops_and_refills_groups(single):
+    assert any(m["groups_dropped"] > 0 and m["sampling_rounds"] > 1 for m in single["dynamic"]["history"])
 
 
 def test_ranks_checkpoint_and_publish_the_policy(two_processes):

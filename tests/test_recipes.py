@@ -70,6 +70,8 @@ def test_rl_recipe_writes_model_metrics_plots_report(checkpoint, tmp_path):
     assert (out / "rl_reward.png").is_file() and (out / "eval_pass1.png").is_file()
     text = (out / "report.md").read_text()
     assert "Before / after" in text and "| addition |" in text
+    assert "## RL stage rl: before -> after, per family" in text
+    assert "![rl_pass_rate](rl_pass_rate.png)" in text
     with pytest.raises(Exception, match="not empty"):
         rl_recipe(checkpoint, out, small_rl(), evaluation=small_eval())
 
@@ -138,3 +140,36 @@ def test_cli_rl_and_eval(checkpoint, tmp_path, capsys):
     assert rc == 0 and (tmp_path / "ev" / "report.md").is_file()
     assert "| addition |" in capsys.readouterr().out
     assert main(["rl", "--model", str(checkpoint), "--out", str(tmp_path / "x"), "--families", "nope"]) == 2
+
+
+def test_compare_presets_one_checkpoint_each_its_own_run(checkpoint, tmp_path):
+    from nanoseek.train.recipes import compare_presets
+
+    result = compare_presets(checkpoint, tmp_path / "cmp", ["default", "nanochat"], small_rl(steps=1),
+                             evaluation=small_eval())
+    assert list(result.results) == ["before", "default", "nanochat"]
+    assert json.loads((tmp_path / "cmp" / "nanochat" / "run.json").read_text())["policy_loss"] == "no-clip"
+    assert json.loads((tmp_path / "cmp" / "default" / "run.json").read_text())["policy_loss"] == "clip"
+    text = (tmp_path / "cmp" / "report.md").read_text()
+    assert "## RL stage default: before -> default" in text and "## RL stage nanochat: before -> nanochat" in text
+    with pytest.raises(ValueError, match="preset must be one of"):
+        compare_presets(checkpoint, tmp_path / "bad", ["nanochat", "huge"], small_rl(), evaluation=small_eval())
+    assert not (tmp_path / "bad").exists()
+
+
+def test_cli_rl_presets_window_and_partial_credit(checkpoint, tmp_path):
+    from nanoseek.cli import main
+
+    out = tmp_path / "rl"
+    rc = main(["rl", "--model", str(checkpoint), "--out", str(out), "--steps", "1", "--prompts-per-step", "2",
+               "--group-size", "2", "--max-new-tokens", "4", "--no-eval", "--families", "addition", "--langs", "en",
+               "--threads", "1", "--preset", "nanochat", "--beta", "0.01", "--pass-window", "0.2,0.7",
+               "--dynamic-sampling", "--max-refill-rounds", "1", "--partial-credit", "0.3"])
+    assert rc == 0
+    run = json.loads((out / "run.json").read_text())
+    assert (run["advantage"], run["beta"], run["pass_window"], run["dynamic_sampling"], run["max_refill_rounds"],
+            run["reward"]["partial"]) == ("mean", 0.01, [0.2, 0.7], True, 1, 0.3)
+    row = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    assert {"pass_rate", "in_window", "groups_kept", "partial"} <= set(row)
+    assert main(["rl", "--model", str(checkpoint), "--out", str(tmp_path / "x"), "--pass-window", "0.9,0.1"]) == 2
+    assert main(["rl", "--model", str(checkpoint), "--out", str(tmp_path / "y"), "--preset", "huge"]) == 2

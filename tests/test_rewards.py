@@ -1,7 +1,7 @@
 import pytest
 
-from nanoseek.data.rewards import (RewardWeights, accuracy_reward, combined_reward, format_reward,
-                                   language_reward)
+from nanoseek.data.rewards import (RewardWeights, accuracy_reward, combined_reward, digit_match, format_reward,
+                                   language_reward, partial_credit)
 from nanoseek.data.tasks import Problem
 
 ADD = Problem("addition", "en", 1, "What is 37 + 45? Put your final answer in \\boxed{}.", "82",
@@ -64,3 +64,35 @@ def test_combined_is_the_weighted_sum():
     weights = RewardWeights(accuracy=2.0, format=0.5, language=1.0)
     assert combined_reward(half_english, ADD, weights=weights) == pytest.approx(0.0 + 0.5 + 0.5)
     assert combined_reward("7 + 5</think>\\boxed{82}", ADD, think_prefilled=True) == pytest.approx(1.3)
+
+
+@pytest.mark.parametrize("answer, target, expected", [
+    ("82", "82", 1.0),
+    ("81", "82", 0.5),  # the tens right, the units wrong
+    ("182", "82", 2 / 3),  # aligned from the units: 8 and 2 right, over the longer length
+    ("2", "82", 0.5),  # a dropped digit costs one position, the rest still align
+    ("-82", "-82", 1.0),
+    ("82", "-82", 0.0),  # the sign is wrong
+    (" 28 ", "82", 0.0),
+    ("8.2", "82", 0.0),  # not an integer
+    ("82", "Tuesday", 0.0),
+])
+def test_digit_match(answer, target, expected):
+    assert digit_match(answer, target) == pytest.approx(expected, abs=1e-12)
+
+
+def test_partial_credit_counts_the_final_box_only():
+    assert partial_credit(GOOD, ADD) == 1.0
+    assert partial_credit("<think>x</think>\\boxed{81}", ADD) == 0.5
+    assert partial_credit("<think>x</think>\\boxed{+82}", ADD) == 1.0  # verifies, though no plain integer
+    assert partial_credit("<think>\\boxed{82}</think> no box", ADD) == 0.0
+    day = Problem("calendar", "en", 1, "Which day?", "Tuesday", "", "calendar:x")
+    assert partial_credit("<think>x</think>\\boxed{Tuesday}", day) == 1.0
+    assert partial_credit("<think>x</think>\\boxed{Monday}", day) == 0.0  # no partly right weekday
+
+
+def test_combined_adds_partial_credit_only_with_its_weight():
+    wrong = "<think>\n7 + 5 = 12\n</think>\n\n\\boxed{81}"
+    assert RewardWeights().partial == 0.0  # off by default
+    with_partial = combined_reward(wrong, ADD, weights=RewardWeights(partial=0.4))
+    assert with_partial == pytest.approx(combined_reward(wrong, ADD) + 0.4 * 0.5)

@@ -48,7 +48,8 @@ def test_report_has_the_tables_and_plots(finished_run):
     run_dir, _ = finished_run
     report = (run_dir / "report.md").read_text()
     for needle in ["## Stages", "## Held-out pass@1", "| addition |", "![loss](loss.png)", "parameters",
-                   "## Pretraining tokens trained per source and language", "| source | en | es | zh | all | share |"]:
+                   "## Pretraining tokens trained per source and language", "| source | en | es | zh | all | share |",
+                   "## RL stage rl: sft -> rl, per family", "![rl_pass_rate](rl_pass_rate.png)"]:
         assert needle in report
     assert (run_dir / "loss.png").stat().st_size > 0
 

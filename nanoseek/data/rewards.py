@@ -1,6 +1,7 @@
 """Rule rewards for GRPO, as in DeepSeek-R1: accuracy (the verified final answer), format
 (reasoning in <think> tags, then an answer with \\boxed{}), and language consistency (the
-reasoning stays in the question's language). Pure functions of text; no model involved.
+reasoning stays in the question's language); and, off by default, partial credit for a
+nearly right answer (digits right). Pure functions of text; no model involved.
 A completion is what the model wrote after `<｜Assistant｜>`, e.g.
 `<think>\\n3 + 4 = 7\\n</think>\\n\\nThe answer is \\boxed{7}.`
 """
@@ -12,6 +13,7 @@ from nanoseek.data.tasks import Problem, verify
 from nanoseek.tokenizer import extract_boxed, split_reasoning
 
 THINK, END_THINK = "<think>", "</think>"
+INTEGER = re.compile(r"-?\d+")
 
 
 def accuracy_reward(completion: str, problem: Problem) -> float:
@@ -19,6 +21,31 @@ def accuracy_reward(completion: str, problem: Problem) -> float:
     A boxed answer inside the reasoning does not count: the model must finish thinking."""
     boxed = extract_boxed(split_reasoning(completion)[1])
     return float(boxed is not None and verify(problem, boxed))
+
+
+def digit_match(answer: str, target: str) -> float:
+    """Share of the digit positions of an integer answer that equal the target's, aligned from
+    the units digit (a wrong carry costs one digit, a dropped digit shifts nothing), over the
+    longer of the two; 0.0 when either is not an integer or the signs differ."""
+    answer, target = answer.strip(), target.strip()
+    if not (INTEGER.fullmatch(answer) and INTEGER.fullmatch(target)):
+        return 0.0
+    if answer.startswith("-") != target.startswith("-"):
+        return 0.0
+    answer, target = answer.lstrip("-"), target.lstrip("-")
+    right = sum(a == t for a, t in zip(reversed(answer), reversed(target)))
+    return right / max(len(answer), len(target))
+
+
+def partial_credit(completion: str, problem: Problem) -> float:
+    """Credit in [0, 1] for a final answer (the last \\boxed{} after </think>) that is close:
+    1.0 when it verifies, else its digit_match against an integer target (0.0 for the other
+    answers: a wrong weekday or expression is not partly right). Shaping for a model whose
+    accuracy is mostly 0: a group that is all wrong still ranks its samples."""
+    boxed = extract_boxed(split_reasoning(completion)[1])
+    if boxed is None:
+        return 0.0
+    return 1.0 if verify(problem, boxed) else digit_match(boxed, problem.answer)
 
 
 def format_reward(completion: str, *, think_prefilled: bool = False) -> float:
@@ -94,12 +121,14 @@ class RewardWeights:
     accuracy: float = 1.0
     format: float = 0.2
     language: float = 0.1  # R1 adds language consistency to the reward with a small weight
+    partial: float = 0.0  # partial credit (digits right); off: R1's rewards are all-or-nothing
 
 
 def combined_reward(completion: str, problem: Problem, *, weights: RewardWeights = RewardWeights(),
                     think_prefilled: bool = False) -> float:
-    """Weighted sum, in [0, accuracy + format + language] (default [0, 1.3]). GRPO
-    normalises rewards within each group, so only the ratios of the weights matter."""
+    """Weighted sum, in [0, the sum of the weights]. GRPO normalises rewards within each group,
+    so only the ratios of the weights matter."""
     return (weights.accuracy * accuracy_reward(completion, problem)
             + weights.format * format_reward(completion, think_prefilled=think_prefilled)
-            + weights.language * language_reward(completion, problem.lang, ignore=problem.question))
+            + weights.language * language_reward(completion, problem.lang, ignore=problem.question)
+            + weights.partial * partial_credit(completion, problem))

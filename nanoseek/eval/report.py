@@ -1,10 +1,12 @@
 """A run's report: `report.md` with tables (stages; held-out pass@1 with 95% intervals per
 family and language for greedy, sampled and unseen-phrasing decoding; per difficulty level;
-open-prompt behaviour; before/after) and PNG plots (matplotlib, Agg backend: no display needed).
+open-prompt behaviour; before/after; per RL stage, reward and pass@1 per family before and
+after) and PNG plots (matplotlib, Agg backend: no display needed).
 
     plots = plot_loss({"pretrain": "runs/x/pretrain/metrics.jsonl", "sft": ...}, "runs/x/loss.png")
-    plots += plot_grpo("runs/x/rl/metrics.jsonl", "runs/x")
-    write_report("runs/x", stages, {"sft": before, "rl": after}, plots)
+    plots += plot_grpo("runs/x/rl/metrics.jsonl", "runs/x", window=(0.1, 0.9))
+    write_report("runs/x", stages, {"sft": before, "rl": after}, plots,
+                 sections=[rl_section("rl", "sft", before, "rl", after, RewardWeights())])
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")  # files only; never a window
 import matplotlib.pyplot as plt  # noqa: E402
 
+from nanoseek.data.rewards import RewardWeights  # noqa: E402
 from nanoseek.eval.evaluate import EvalResults  # noqa: E402
+from nanoseek.eval.stats import wilson_interval  # noqa: E402
 from nanoseek.eval.open_prompts import OpenPromptResults  # noqa: E402
 
 REPORT_FILE = "report.md"
@@ -91,19 +96,58 @@ def plot_loss(stages: Mapping[str, str | Path], path: str | Path, key: str = "lo
     return _save(fig, path)
 
 
-def plot_grpo(metrics: str | Path, out_dir: str | Path, prefix: str = "rl") -> list[Path]:
+def _cell_order(name: str) -> tuple[str, int]:
+    family, level = name.rsplit("/", 1)
+    return family, int(level)
+
+
+def plot_pass_rates(metrics: str | Path | list[dict], path: str | Path,
+                    window: tuple[float, float] | None = None) -> Path | None:
+    """The pass-rate window over time: one row per (family, level) cell, one column per step,
+    coloured by the cell's online pass rate (blank until first measured), with a dot where
+    the rate was inside `window`; None when the metrics hold no pass rates."""
+    rows = read_jsonl(metrics) if not isinstance(metrics, list) else metrics
+    rows = [r for r in rows if r.get("pass_rate")]
+    if not rows:
+        return None
+    cells = sorted({c for r in rows for c in r["pass_rate"]}, key=_cell_order)
+    rates = np.array([[r["pass_rate"].get(c, np.nan) for r in rows] for c in cells])  # [cells, steps]
+    steps = [r["step"] for r in rows]
+    fig, ax = plt.subplots(figsize=(max(6, 0.12 * len(rows) + 3), max(3, 0.25 * len(cells) + 1.2)))
+    image = ax.imshow(rates, aspect="auto", interpolation="nearest", cmap="viridis", vmin=0, vmax=1,
+                      extent=(steps[0] - 0.5, steps[-1] + 0.5, len(cells) - 0.5, -0.5))
+    fig.colorbar(image, ax=ax, label="pass rate")
+    title = "online pass rate per cell"
+    if window is not None:
+        y, x = np.nonzero((rates >= window[0]) & (rates <= window[1]))
+        ax.scatter([steps[i] for i in x], y, s=6, c="white", marker="o")
+        title += f"; dots: inside the window [{window[0]}, {window[1]}]"
+    ax.set_yticks(range(len(cells)), cells, fontsize=7)
+    ax.set_xlabel("step")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_grpo(metrics: str | Path, out_dir: str | Path, prefix: str = "rl",
+              window: tuple[float, float] | None = None) -> list[Path]:
     """The RL run's curves: reward and its parts, response length (R1's "thinking gets
-    longer"), and stability (KL to the reference, entropy, clip fraction)."""
+    longer"), stability (KL to the reference, entropy, clip fraction), the task cells' pass
+    rates against the pass-rate `window` the run used, and dynamic sampling's group counts."""
     rows = read_jsonl(metrics)
     smooth = max(1, len(rows) // 10)
     out_dir = Path(out_dir)
     made = [
-        plot_metrics(rows, out_dir / f"{prefix}_reward.png", ["reward", "accuracy", "format", "language"],
+        plot_metrics(rows, out_dir / f"{prefix}_reward.png", ["reward", "accuracy", "format", "language", "partial"],
                      title="GRPO reward (train rollouts)", smooth=smooth),
         plot_metrics(rows, out_dir / f"{prefix}_length.png", ["response_length", "truncated"],
                      title="response length (tokens)", smooth=smooth),
         plot_metrics(rows, out_dir / f"{prefix}_stability.png", ["kl", "entropy", "clip_frac", "grad_norm"],
                      title="policy drift", smooth=smooth),
+        plot_pass_rates(rows, out_dir / f"{prefix}_pass_rate.png", window),
+        plot_metrics(rows, out_dir / f"{prefix}_sampling.png",
+                     ["in_window", "groups_drawn", "groups_kept", "groups_dropped", "sampling_rounds"],
+                     title="prompt selection (cells in the window; dynamic sampling's groups)"),
     ]
     return [p for p in made if p is not None]
 
@@ -229,6 +273,56 @@ def comparison_table(results: Mapping[str, EvalResults], metric: str = "pass@1")
     return markdown_table(["family", *names, f"change ({names[0]} -> {names[-1]})"], rows)
 
 
+def held_out_reward(r: EvalResults, weights: RewardWeights,
+                    family: str | None = None) -> tuple[float, tuple[float, float]]:
+    """The rule reward of a decoding's held-out answers (no partial credit: the evaluation does
+    not measure it) and its 95% interval: Wilson's on the reward as a share of its maximum,
+    problems counted once, which is conservative as for any mean of per-problem shares."""
+    parts = {"pass@1": weights.accuracy, "format": weights.format, "language": weights.language}
+    top = sum(parts.values())
+    value = sum(w * r.get(metric, family) for metric, w in parts.items())
+    if not top:
+        return value, (value, value)
+    lo, hi = wilson_interval(value / top, r.count(family))
+    return value, (lo * top, hi * top)
+
+
+def _reward_cell(r: EvalResults, weights: RewardWeights, family: str | None) -> str:
+    value, (lo, hi) = held_out_reward(r, weights, family)
+    return "n/a" if math.isnan(value) else f"{value:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def _rewarded(before: EvalResults, after: EvalResults) -> tuple[EvalResults, EvalResults]:
+    """The decodings whose reward an RL table compares: the sampled ones where both have one
+    (closer to the rollouts), else the greedy ones."""
+    return (before.sampled, after.sampled) if before.sampled and after.sampled else (before, after)
+
+
+def rl_table(before: EvalResults, after: EvalResults, weights: RewardWeights) -> str:
+    """Per family (then all): held-out reward (_rewarded's decodings), greedy and sampled
+    pass@1 before and after an RL stage, each with its 95% interval; "-" for a decoding not
+    run."""
+    rewarded = _rewarded(before, after)
+    rows = []
+    for family in [*dict.fromkeys(before.families + after.families), None]:
+        rows.append([family or "all", after.count(family), *(_reward_cell(r, weights, family) for r in rewarded),
+                     *(_pass1(r, family) for r in (before, after)),
+                     *(_pass1(r.sampled, family) for r in (before, after))])
+    return markdown_table(["family", "n", "reward before", "reward after", "greedy pass@1 % before",
+                           "greedy pass@1 % after", "sampled pass@1 % before", "sampled pass@1 % after"], rows)
+
+
+def rl_section(stage: str, before_name: str, before: EvalResults, after_name: str, after: EvalResults,
+               weights: RewardWeights) -> str:
+    """The markdown section of one RL stage: rl_table from `before_name` to `after_name`."""
+    return "\n".join([
+        f"## RL stage {stage}: {before_name} -> {after_name}, per family", "",
+        f"Held-out reward ({_how(_rewarded(before, after)[1])}; weights accuracy {weights.accuracy}, format "
+        f"{weights.format}, language {weights.language}; no partial credit) and pass@1 in percent, each with its "
+        "95% interval over the problems.", "",
+        rl_table(before, after, weights), ""])
+
+
 def _pct_of(r: EvalResults | OpenPromptResults | None, metric: str = "pass@1") -> str:
     return "-" if r is None else _pct(r.get(metric))
 
@@ -274,6 +368,7 @@ def write_report(
     title: str = "nanoseek run report",
     model: Mapping | None = None,
     notes: str | None = None,
+    sections: Sequence[str] = (),
 ) -> Path:
     """Write `run_dir/report.md` and return its path.
 
@@ -281,7 +376,8 @@ def write_report(
     loss, mfu: whatever keys they have, in first-seen order). results: the final evaluation,
     or stage name -> evaluation in order (the last is the final one; with two or more a
     before/after table is added). plots: PNG paths (or title -> path), linked relative to
-    run_dir. model: facts about the model (preset, parameters, ...). notes: free markdown."""
+    run_dir. model: facts about the model (preset, parameters, ...). sections: markdown blocks
+    placed after the evaluation tables (e.g. rl_section). notes: free markdown."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if isinstance(results, EvalResults):
@@ -297,6 +393,8 @@ def write_report(
         if len(results) > 1:
             out += ["## Before / after (pass@1 %)", "", comparison_table(results, "pass@1"), ""]
         out += ["## Answer quality by stage", "", stages_table(results), ""]
+    for section in sections:
+        out += [section.strip(), ""]
     if plots:
         items = plots.items() if isinstance(plots, Mapping) else [(Path(p).stem, p) for p in plots]
         out += ["## Plots", ""]

@@ -6,7 +6,9 @@
 One step:
 1. rollout (nanoseek.train.rollout): P prompts, G samples each, from the inference engine (one
    batched generate call; the engine holds a reference to this very model, so it always
-   samples from the newest weights);
+   samples from the newest weights); with `dynamic_sampling` (DAPO) the groups whose rewards
+   are all equal (no signal) are dropped and further rounds of P prompts refill the batch,
+   at most `max_refill_rounds` of them, so a step's time stays bounded;
 2. reward every sample with rules (nanoseek.train.rl_tasks: a verified `\\boxed{}` answer, the
    `<think>` format, the reasoning's language) and turn rewards into group-relative
    advantages `(r - mean) / std`;
@@ -26,7 +28,13 @@ The known fixes are options, so they can be compared on the same run:
   the token sum by N * max_new_tokens, which removes the length bias entirely;
 - `scale_rewards=False` (Dr. GRPO): no division by the group's std (which over-weights groups
   that are almost all right or all wrong);
-- `beta=0`: no KL penalty (DAPO, Dr. GRPO); `clip_eps_high` (DAPO's clip-higher).
+- `beta=0`: no KL penalty (DAPO, Dr. GRPO); `clip_eps_high` (DAPO's clip-higher);
+- `dynamic_sampling` (DAPO, above); `pass_window=(low, high)`: prompts from the task cells
+  (family, level) whose online pass rate is inside the window, the edge of competence
+  (nanoseek.train.rl_tasks); `reward.partial`: partial credit for close answers.
+Named presets bundle settings to compare (`GRPOConfig.preset(name)`, `--preset`): "nanochat"
+(its chat_rl: advantage = r - group mean, no KL, no ratio clipping at one inner update,
+token-level mean, T = 1) and "edge" (the window and dynamic sampling).
 
 metrics.jsonl, one line per step: reward (mean over the N samples) and its parts (accuracy,
 format, language), reward_std (mean within-group std), zero_std_groups (groups with no
@@ -35,16 +43,21 @@ truncated (share cut at max_new_tokens), kl (k3, mean per completion token), ent
 policy's next-token distributions), clip_frac (tokens where the clipped branch was taken),
 ratio_dev (mean |log pi - log pi_old| at the last inner update), loss, pg_loss, grad_norm,
 lr, trained_samples, skipped (inner updates skipped for a NaN/inf), difficulty (per family),
+pass_rate (per measured "family/level" cell), in_window (cells inside the window, with one),
+groups_drawn, groups_kept, groups_dropped and sampling_rounds (with dynamic sampling; the
+reward numbers above are over every drawn group, the update over the kept ones),
 expert_imbalance and router_bias_min/max (per MoE layer), rollout_s, update_s, elapsed. With
 beta = 0 the samples of zero advantage are skipped (their gradient is exactly zero), so kl,
 entropy and clip_frac are then measured on the trained samples only.
 
 Checkpoints hold the policy (the HF directory), and beside it the reference, the optimizer,
 the RNG, the step (which is the prompt stream's position: prompts are drawn from (seed, step,
-index)) and the curriculum; a killed run resumed with `--resume` logs the same metrics as an
+index)) and the curriculum with the pass rates; a killed run resumed with `--resume` logs the same metrics as an
 uninterrupted one. Under torchrun every rank draws the step's P prompts, samples and scores
 its own P / world_size of them, and the ranks average their gradients (each rank normalises
-its loss by the per-rank mean of samples and tokens): the update equals one process's.
+its loss by the per-rank mean of samples and tokens): the update equals one process's. Dynamic
+sampling decides which groups to keep from every rank's rewards, so the ranks agree (each then
+trains its own kept groups).
 
 What this simplifies, compared with R1's production setup:
 - rollouts and updates take turns on the same weights (no separate inference fleet, so no
@@ -61,7 +74,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -79,12 +92,23 @@ from nanoseek.train.rl_algos import (
     ADVANTAGE_ESTIMATORS, KL_ESTIMATORS, POLICY_LOSSES, TOKEN_AGGREGATIONS, token_entropy, token_logprobs,
     token_weights,
 )
-from nanoseek.train.rollout import PromptSource, RewardFn, Rollout, engine_logprobs, pack, rollout
+from nanoseek.train.rollout import PromptSource, RewardFn, Rollout, engine_logprobs, keep_groups, pack, rollout
 from nanoseek.train.trainer import Trainer, TrainConfig
 
 LOSS_NORMS = tuple(TOKEN_AGGREGATIONS)
+DYNAMIC_COUNTS = ("groups_drawn", "groups_kept", "groups_dropped", "sampling_rounds")
 OLD_LOGPROBS = ("model", "engine")
 RUN_SETTINGS = ("log_every", "save_every", "keep_last", "max_seconds")  # how a run goes, not what it is
+PRESETS: dict[str, dict] = {
+    "default": {},
+    # nanochat's chat_rl, the setting that worked at small scale: fully on-policy (one inner
+    # update, so no ratio clipping is needed), no KL, token-level mean, r - group mean, T = 1
+    # (its 16 x 16 batch is left to prompts_per_step and group_size: a budget, not an algorithm)
+    "nanochat": dict(advantage="mean", scale_rewards=False, policy_loss="no-clip", inner_updates=1, beta=0.0,
+                     loss_norm="token", temperature=1.0),
+    # the edge of competence: prompts whose pass rate is inside the window, DAPO's dynamic sampling
+    "edge": dict(pass_window=(0.1, 0.9), dynamic_sampling=True),
+}
 
 
 # ---- configuration ------------------------------------------------------------------------------
@@ -129,6 +153,11 @@ class GRPOConfig:
     curriculum: bool = True  # raise a family's level when its recent accuracy passes promote_at
     promote_at: float = 0.6
     max_difficulty: int | None = None  # the curriculum's top level (where pretraining stopped); None = the family's
+    pass_window: tuple[float, float] | None = None  # prompts from (family, level) cells with pass rate in [low, high]
+    pass_explore: float = 0.1  # with the window: share of prompts from any cell (re-measures those outside)
+    pass_horizon: int = 8  # groups a cell's pass rate averages over
+    dynamic_sampling: bool = False  # DAPO: drop groups whose rewards are all equal, refill from further prompts
+    max_refill_rounds: int = 2  # dynamic sampling's rollout rounds beyond the first, at most
     template: str = "chat"  # "chat" (R1 chat template) | "r1-zero" (plain-text R1-Zero template)
     reward: RewardWeights = field(default_factory=RewardWeights)
     seed: int = 0
@@ -141,6 +170,8 @@ class GRPOConfig:
         if isinstance(self.reward, dict):
             self.reward = RewardWeights(**self.reward)
         self.families, self.langs = tuple(self.families), tuple(self.langs)
+        if self.pass_window is not None:
+            self.pass_window = tuple(self.pass_window)
         checks = {
             "steps": self.steps >= 1, "prompts_per_step": self.prompts_per_step >= 1,
             "group_size": self.group_size >= 2, "max_new_tokens": self.max_new_tokens >= 1,
@@ -152,6 +183,10 @@ class GRPOConfig:
             "families": bool(self.families) and all(f in FAMILIES for f in self.families),
             "langs": bool(self.langs) and all(lang in LANGUAGES for lang in self.langs),
             "save_every": self.save_every >= 0, "keep_last": self.keep_last >= 1, "log_every": self.log_every >= 0,
+            "pass_window": self.pass_window is None or (len(self.pass_window) == 2
+                                                        and 0 <= self.pass_window[0] <= self.pass_window[1] <= 1),
+            "pass_explore": 0 <= self.pass_explore <= 1, "pass_horizon": self.pass_horizon >= 1,
+            "max_refill_rounds": self.max_refill_rounds >= 0,
         }
         for name, ok in checks.items():
             if not ok:
@@ -161,6 +196,15 @@ class GRPOConfig:
                               ("kl_estimator", tuple(KL_ESTIMATORS)), ("precision", PRECISIONS)]:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"GRPOConfig.{name} must be one of {allowed}, got {getattr(self, name)!r}")
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> GRPOConfig:
+        """The named setting of PRESETS with `overrides` on top ("default": GRPOConfig())."""
+        return cls(**{**_preset(name), **overrides})
+
+    def with_preset(self, name: str) -> GRPOConfig:
+        """This config with the named preset's settings in place of its own (the rest kept)."""
+        return replace(self, **_preset(name))
 
     @property
     def eps_high(self) -> float:
@@ -181,6 +225,12 @@ class GRPOConfig:
                            save_every=self.save_every, keep_last=self.keep_last, log_every=self.log_every,
                            progress=None if self.log_every else False,
                            peak_flops=1.0)  # GRPO reports no MFU: skip measuring the GEMM peak at start-up
+
+
+def _preset(name: str) -> dict:
+    if name not in PRESETS:
+        raise ValueError(f"GRPOConfig preset must be one of {tuple(PRESETS)}, got {name!r}")
+    return PRESETS[name]
 
 
 # ---- one step's numbers -------------------------------------------------------------------------
@@ -210,6 +260,12 @@ class RLStepMetrics:
     trained_samples: int
     skipped: int
     difficulty: dict[str, int] | None  # per family, with a curriculum
+    pass_rate: dict[str, float] | None  # per measured cell, with task prompts
+    in_window: int | None  # cells inside the pass-rate window, with one
+    groups_drawn: int | None  # dynamic sampling's counts (None without it)
+    groups_kept: int | None
+    groups_dropped: int | None
+    sampling_rounds: int | None
     moe: dict[str, list[float]]  # expert_imbalance, router_bias_min/max at the last inner update
     rollout_s: float
     update_s: float
@@ -225,6 +281,8 @@ class RLStepMetrics:
         parts = [f"reward {self.reward:.3f}"] + [f"{name[:3]} {v:.2f}" for name, v in self.parts.items()]
         parts += [f"len {self.response_length:.0f}", f"kl {self.kl:.4f}", f"ent {self.entropy:.2f}",
                   f"clip {self.clip_frac:.3f}", f"{self.rollout_s:.0f}+{self.update_s:.0f}s"]
+        if self.groups_kept is not None:
+            parts.append(f"kept {self.groups_kept}/{self.groups_drawn} groups")
         return "  ".join(parts)
 
 
@@ -237,6 +295,13 @@ class Scores:
     parts: dict[str, torch.Tensor]
     lengths: torch.Tensor
     truncated: torch.Tensor
+
+    @staticmethod
+    def cat(scores: list[Scores]) -> Scores:
+        """Several rounds' scores as one (groups in round order)."""
+        return Scores(torch.cat([s.rewards for s in scores]),
+                      {k: torch.cat([s.parts[k] for s in scores]) for k in scores[0].parts},
+                      torch.cat([s.lengths for s in scores]), torch.cat([s.truncated for s in scores]))
 
 
 # ---- training ---------------------------------------------------------------------------------
@@ -289,20 +354,49 @@ class GRPOTrainer(Trainer):
         if cfg.ref_reset_every and self.step and self.step % cfg.ref_reset_every == 0:
             self.reference.load_state_dict(self.model.state_dict())
         lr = self.start_step()
-        prompts = self.prompts.sample(self.step, cfg.prompts_per_step)  # every rank draws the whole step's
-        first = self.info.rank * self.share
-        ro = rollout(self.engine, prompts[first : first + self.share], self.reward_fn, cfg.group_size,
-                     max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p, seed=cfg.seed,
-                     step=self.step, prompt_offset=first, logprobs=cfg.old_logprobs == "engine",
-                     stop_token_ids=self.stop_token_ids)
+        ro, scores, counts = self._rollouts()
         t_rollout = time.perf_counter() - t0
-        scores = self._gather(ro)
-        self.prompts.observe(prompts, {**scores.parts, "reward": scores.rewards})
         update = self._update(ro)
         self.step += 1
-        m = self._metrics(scores, update, lr, round(t_rollout, 3), round(time.perf_counter() - t0 - t_rollout, 3))
+        m = self._metrics(scores, update | counts, lr, round(t_rollout, 3),
+                          round(time.perf_counter() - t0 - t_rollout, 3))
         self.history.append(m)
         return m
+
+    def _rollouts(self) -> tuple[Rollout, Scores, dict]:
+        """The step's rollout rounds of P prompts each: one, and with dynamic sampling more while
+        fewer than P groups have unequal rewards, up to max_refill_rounds more. (Every round is
+        P prompts, whatever the number of ranks, so a run's numbers do not depend on it.) ->
+        this rank's kept groups (the first P kept over all ranks, in prompt order), the scores
+        of every group drawn (every rank's), and dynamic sampling's counts (None without it)."""
+        cfg, n = self.rl, self.rl.prompts_per_step
+        mine, flags, scores = [], [], []
+        drawn = kept = rounds = 0
+        while rounds == 0 or (cfg.dynamic_sampling and kept < n and rounds <= cfg.max_refill_rounds):
+            ro, s = self._round(drawn)
+            informative = s.rewards.amax(-1) > s.rewards.amin(-1)  # [n]: the group's rewards differ
+            if not cfg.dynamic_sampling:
+                informative = torch.ones_like(informative)
+            take = informative & (informative.cumsum(0) <= n - kept)  # up to P in all
+            mine.append(ro)
+            flags.append(take[self.info.rank * self.share : (self.info.rank + 1) * self.share].tolist())
+            scores.append(s)
+            drawn, kept, rounds = drawn + n, kept + int(take.sum()), rounds + 1
+        counts = (drawn, kept, drawn - kept, rounds) if cfg.dynamic_sampling else (None,) * len(DYNAMIC_COUNTS)
+        return keep_groups(mine, flags), Scores.cat(scores), dict(zip(DYNAMIC_COUNTS, counts))
+
+    def _round(self, start: int) -> tuple[Rollout, Scores]:
+        """Prompts start .. start + P - 1 of the step: every rank draws them all, rolls out its
+        share, and sees every rank's scores, which the prompt source observes."""
+        cfg, first = self.rl, self.info.rank * self.share
+        prompts = self.prompts.sample(self.step, cfg.prompts_per_step, start=start)
+        ro = rollout(self.engine, prompts[first : first + self.share], self.reward_fn, cfg.group_size,
+                     max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p, seed=cfg.seed,
+                     step=self.step, prompt_offset=start + first, logprobs=cfg.old_logprobs == "engine",
+                     stop_token_ids=self.stop_token_ids)
+        scores = self._gather(ro)
+        self.prompts.observe(prompts, {**scores.parts, "reward": scores.rewards})
+        return ro, scores
 
     def _gather(self, ro: Rollout) -> Scores:
         def gather(t: torch.Tensor) -> torch.Tensor:
@@ -326,16 +420,18 @@ class GRPOTrainer(Trainer):
         cfg, dev = self.rl, self.info.device
         ids, mask = (t.to(dev) for t in pack(ro, self.pad_id))  # [n, T], [n, T-1]
         adv = ADVANTAGE_ESTIMATORS[cfg.advantage](ro.rewards, cfg.scale_rewards).flatten().to(dev)  # [n]
-        weights = token_weights(mask, cfg.loss_norm, cfg.max_new_tokens, samples=float(ids.shape[0]),
+        # per-rank means of samples and tokens (dynamic sampling keeps unequal shares per rank)
+        weights = token_weights(mask, cfg.loss_norm, cfg.max_new_tokens,
+                                samples=self._over_ranks(float(ids.shape[0]), "avg"),
                                 tokens=self._over_ranks(float(mask.sum()), "avg"))  # [n, T-1]
         engine_lp = ro.engine_logprobs
+        # Without the KL term a sample with zero advantage adds exactly nothing to the gradient
+        # (weights were normalised over the whole batch above): skip its forward.
+        keep = adv != 0 if cfg.beta == 0 else torch.ones_like(adv, dtype=torch.bool)
+        if not self._over_ranks(float(keep.sum()), "sum"):
+            return {"loss": 0.0, "pg_loss": 0.0, "kl": float("nan"), "clip_frac": 0.0, "entropy": float("nan"),
+                    "ratio_dev": 0.0, "grad_norm": 0.0, "trained_samples": 0, "skipped": 0, "moe": {}}
         if cfg.beta == 0:
-            # Without the KL term a sample with zero advantage adds exactly nothing to the
-            # gradient (weights were normalised over the whole batch above): skip its forward.
-            keep = adv != 0
-            if not self._over_ranks(float(keep.sum()), "sum"):
-                return {"loss": 0.0, "pg_loss": 0.0, "kl": float("nan"), "clip_frac": 0.0, "entropy": float("nan"),
-                        "ratio_dev": 0.0, "grad_norm": 0.0, "trained_samples": 0, "skipped": 0, "moe": {}}
             ids, mask, weights, adv = ids[keep], mask[keep], weights[keep], adv[keep]
             if engine_lp is not None:
                 engine_lp = [lp for lp, k in zip(engine_lp, keep.tolist()) if k]
@@ -399,9 +495,16 @@ class GRPOTrainer(Trainer):
             parts={name: v.mean().item() for name, v in s.parts.items()},
             pass_at_group=None if solved is None else (solved.max(-1).values > 0).float().mean().item(),
             response_length=s.lengths.mean().item(), truncated=s.truncated.sum().item() / s.truncated.numel(),
-            tokens=int(s.lengths.sum().item()), lr=lr, **update,
-            difficulty=dict(self.prompts.level) if hasattr(self.prompts, "level") else None,
-            rollout_s=rollout_s, update_s=update_s)
+            tokens=int(s.lengths.sum().item()), lr=lr, **update, **self._prompt_state(), rollout_s=rollout_s,
+            update_s=update_s)
+
+    def _prompt_state(self) -> dict:
+        """The task prompts' state after the step: curriculum levels, pass rates, window size."""
+        p = self.prompts
+        return {"difficulty": dict(p.level) if hasattr(p, "level") else None,
+                "pass_rate": ({k: round(v, 4) for k, v in p.pass_rates.rate.items()}
+                              if hasattr(p, "pass_rates") else None),
+                "in_window": len(p.inside()) if getattr(p, "window", None) is not None else None}
 
     # ---- the time budget and checkpoints ------------------------------------------------
 
@@ -475,10 +578,11 @@ def grpo(model_dir: str | Path, out_dir: str | Path, config: GRPOConfig | None =
     torch.manual_seed(config.seed)
     prompts = TaskPrompts(tokenizer, config.families, config.langs, template=config.template,
                           difficulty=config.difficulty, curriculum=config.curriculum,
-                          promote_at=config.promote_at, seed=config.seed, max_difficulty=config.max_difficulty)
+                          promote_at=config.promote_at, seed=config.seed, max_difficulty=config.max_difficulty,
+                          window=config.pass_window, explore=config.pass_explore, horizon=config.pass_horizon)
     reward_fn = task_reward_fn(tokenizer, config.reward, think_prefilled=True)
     result = train_grpo(model, config, prompts, reward_fn, pad_id=tokenizer.pad_id, stop_token_ids=(tokenizer.eos_id,),
                         out_dir=out_dir, tokenizer=tokenizer, resume=resume)
     if info.is_main and not result.interrupted:
-        plot_grpo(out_dir / ckpt.METRICS_FILE, out_dir)
+        plot_grpo(out_dir / ckpt.METRICS_FILE, out_dir, window=config.pass_window)
     return result

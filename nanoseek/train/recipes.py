@@ -7,9 +7,13 @@
                 consistency reward -> rejection sampling of correct, well-formed,
                 single-language traces -> SFT (from the base, as R1) -> GRPO again
     distill     (nanoseek.train.distill) a teacher's verified traces -> SFT of a student
+    compare_presets  GRPO presets side by side: one checkpoint, one budget each, evaluated
+                after each (benchmarks/rl_presets.py)
 
 Every recipe writes into `out_dir`: one sub-directory per stage (an HF checkpoint with its
-metrics.jsonl), `eval_<stage>.json`, PNG plots and `report.md` with the before/after tables.
+metrics.jsonl), `eval_<stage>.json`, PNG plots and `report.md` with the before/after tables
+(per RL stage whose starting and final models were both evaluated: reward, greedy and sampled
+pass@1 per family before and after, with 95% intervals).
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ from typing import Sequence
 
 from nanoseek.data.rewards import RewardWeights
 from nanoseek.eval.evaluate import EvalConfig, EvalResults, evaluate_dir, load_checkpoint
-from nanoseek.eval.report import plot_eval, plot_grpo, plot_loss, write_report
+from nanoseek.eval.report import plot_eval, plot_grpo, plot_loss, rl_section, write_report
 from nanoseek.train import checkpoint as ckpt
-from nanoseek.train.grpo import GRPOConfig, grpo
+from nanoseek.train.grpo import PRESETS, GRPOConfig, grpo
 from nanoseek.train.trainer import TrainConfig
 
 
@@ -54,10 +58,13 @@ class _Recipe:
         self.results: dict[str, EvalResults] = {}
         self.plots: list[Path] = []
         self.losses: dict[str, Path] = {}
+        self.evaluated: dict[Path, str] = {}  # model directory -> the name of its evaluation
+        self.rl_runs: list[tuple[str, Path, GRPOConfig]] = []  # stage name, starting model, settings
 
     def eval(self, name: str, model_dir: Path) -> EvalResults:
         r = evaluate_dir(model_dir, self.evaluation, self.template)
         self.results[name] = r
+        self.evaluated[Path(model_dir).resolve()] = name
         self.out_dir.mkdir(parents=True, exist_ok=True)
         r.save(self.out_dir / f"eval_{name}.json")
         print(f"eval {name}: pass@1 {100 * r.get('pass@1'):.1f}% "
@@ -75,7 +82,9 @@ class _Recipe:
                    tokens=sum(m["tokens"] for m in h),
                    reward=f"{h[0]['reward']:.3f} -> {h[-1]['reward']:.3f}",
                    response_length=f"{h[0]['response_length']:.0f} -> {h[-1]['response_length']:.0f}")
-        self.plots += plot_grpo(self.out_dir / name / ckpt.METRICS_FILE, self.out_dir, prefix=name)
+        self.plots += plot_grpo(self.out_dir / name / ckpt.METRICS_FILE, self.out_dir, prefix=name,
+                                window=config.pass_window)
+        self.rl_runs.append((name, Path(init).resolve(), config))
         return self.out_dir / name
 
     def sft(self, name: str, init: Path, chats: list[list[dict]], train_config: TrainConfig,
@@ -99,8 +108,19 @@ class _Recipe:
         if self.results:
             p = plot_eval(self.results, self.out_dir / "eval_pass1.png")
             plots += [p] if p else []
-        report = write_report(self.out_dir, self.stages, self.results, plots, title=title, notes=notes)
+        report = write_report(self.out_dir, self.stages, self.results, plots, title=title, notes=notes,
+                              sections=self._rl_sections())
         return RecipeResult(self.out_dir, final_model, self.stages, self.results, report)
+
+
+    def _rl_sections(self) -> list[str]:
+        sections = []
+        for name, init, config in self.rl_runs:
+            before, after = self.evaluated.get(init), self.evaluated.get((self.out_dir / name).resolve())
+            if before and after:
+                sections.append(rl_section(name, before, self.results[before], after, self.results[after],
+                                           config.reward))
+        return sections
 
 
 # ---- recipes ------------------------------------------------------------------------------------
@@ -129,6 +149,26 @@ def r1_zero(base_dir: str | Path, out_dir: str | Path, config: GRPOConfig | None
     final = rec.rl("r1_zero", base_dir, config)
     rec.eval("r1_zero", final)
     return rec.finish(final, "R1-Zero: GRPO from the base model", _config_note(config))
+
+
+def compare_presets(model_dir: str | Path, out_dir: str | Path, presets: Sequence[str] = ("default", "nanochat"),
+                    base: GRPOConfig | None = None, *, evaluation: EvalConfig | None = None) -> RecipeResult:
+    """GRPO from `model_dir` once per named preset (`base.with_preset(name)`: the preset's
+    settings over base's, so every run has base's budget, steps and max_seconds), each into
+    out_dir/<preset>; the held-out evaluation before (once) and after each run. For a fair
+    comparison by wall time, run it on an otherwise idle machine."""
+    base = base or GRPOConfig()
+    configs = {name: base.with_preset(name) for name in presets}  # bad names fail before any work
+    rec = _Recipe(out_dir, evaluation or EvalConfig(), base.template)
+    model_dir = Path(model_dir)
+    rec.eval("before", model_dir)
+    final = model_dir
+    for name, config in configs.items():
+        final = rec.rl(name, model_dir, config)
+        rec.eval(name, final)
+    presets_note = "; ".join(f"{name}: {PRESETS[name] or 'as base'}" for name in configs)
+    return rec.finish(final, "GRPO presets from one checkpoint, one budget each",
+                      f"Base {_config_note(base)}\n\nPresets over the base: {presets_note}.")
 
 
 @dataclass
@@ -198,7 +238,8 @@ def r1(base_dir: str | Path, out_dir: str | Path, config: R1Config | None = None
 
 def _config_note(config: GRPOConfig) -> str:
     keys = ["steps", "prompts_per_step", "group_size", "max_new_tokens", "lr", "inner_updates", "beta",
-            "clip_eps", "loss_norm", "scale_rewards", "temperature", "template"]
+            "clip_eps", "loss_norm", "scale_rewards", "advantage", "policy_loss", "temperature", "template",
+            "pass_window", "dynamic_sampling"]
     d = asdict(config)
     return "GRPO: " + ", ".join(f"{k}={d[k]}" for k in keys) + f", reward weights {d['reward']}."
 
@@ -210,4 +251,4 @@ def summary_rows(results: dict[str, EvalResults], families: Sequence[str] | None
             for n, r in results.items()]
 
 
-__all__ = ["R1Config", "RecipeResult", "r1", "r1_zero", "rl_recipe"]
+__all__ = ["R1Config", "RecipeResult", "compare_presets", "r1", "r1_zero", "rl_recipe"]

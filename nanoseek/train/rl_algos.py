@@ -38,10 +38,17 @@ def group_advantages(rewards: torch.Tensor, scale: bool = True, eps: float = 1e-
     """rewards [P, G] -> advantages [P, G]: r - mean over the group, divided by the group's
     (unbiased) std + eps when `scale` (False: Dr. GRPO). A group whose samples all score the
     same gets 0."""
-    centered = rewards - rewards.mean(-1, keepdim=True)
+    centered = mean_baseline(rewards)
     if not scale:
         return centered
     return centered / (rewards.std(-1, keepdim=True) + eps)
+
+
+@register(ADVANTAGE_ESTIMATORS, "mean")
+def mean_baseline(rewards: torch.Tensor, scale: bool = False) -> torch.Tensor:
+    """rewards [P, G] -> advantages [P, G]: r - mean over the group, never divided by the std
+    whatever `scale` says (nanochat's chat_rl, Dr. GRPO)."""
+    return rewards - rewards.mean(-1, keepdim=True)
 
 
 # ---- policy loss ------------------------------------------------------------------------
@@ -57,6 +64,16 @@ def clipped_surrogate(logp: torch.Tensor, old_logp: torch.Tensor, advantages: to
     unclipped = ratio * advantages
     clipped = ratio.clamp(1 - eps_low, 1 + eps_high) * advantages
     return -torch.minimum(unclipped, clipped), clipped < unclipped
+
+
+@register(POLICY_LOSSES, "no-clip")
+def unclipped_surrogate(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor,
+                        eps_low: float, eps_high: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The policy gradient without a trust region (nanochat): per-token loss -r A [N, T], and a
+    mask [N, T] that is all False (nothing is clipped; the eps are ignored). Meant for one inner
+    update, where r = 1 and the gradient is -A d(log pi): more updates would run unconstrained."""
+    ratio = torch.exp(logp - old_logp)
+    return -ratio * advantages, torch.zeros_like(ratio, dtype=torch.bool)
 
 
 # ---- KL to the reference ----------------------------------------------------------------

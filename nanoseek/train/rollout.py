@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 import torch
 
@@ -35,9 +35,10 @@ RewardFn = Callable[[RLPrompt, list[int]], dict[str, float]]  # -> {"reward": r,
 
 class PromptSource(Protocol):
     """A step's prompts, the same on every rank (ranks then take their share); `observe` sees
-    every prompt's scores, so a curriculum moves alike everywhere."""
+    every prompt's scores, so a curriculum moves alike everywhere. `start` is the first
+    prompt's index in the step (dynamic sampling's further rounds draw further prompts)."""
 
-    def sample(self, step: int, n: int) -> list[RLPrompt]: ...
+    def sample(self, step: int, n: int, start: int = 0) -> list[RLPrompt]: ...
 
     def observe(self, prompts: list[RLPrompt], parts: dict[str, torch.Tensor]) -> None: ...
 
@@ -85,12 +86,29 @@ def rollout(engine: Engine, prompts: list[RLPrompt], reward_fn: RewardFn, group_
                    [c.logprobs for c in done] if logprobs else None, parts.pop("reward"), parts)
 
 
+def keep_groups(rollouts: Sequence[Rollout], keep: Sequence[list[bool]]) -> Rollout:
+    """One rollout of the groups whose `keep` flag is True (one list of P_i flags per rollout),
+    in order; the rollouts share a group size."""
+    g = rollouts[0].group_size
+    picked = [(ro, i) for ro, flags in zip(rollouts, keep, strict=True) for i, kept in enumerate(flags) if kept]
+    samples = [(ro, n) for ro, i in picked for n in range(i * g, (i + 1) * g)]
+    masks = [torch.tensor(flags, dtype=torch.bool) for flags in keep]
+
+    def cat(tensors: list[torch.Tensor]) -> torch.Tensor:  # [P_i, G] each -> [kept, G]
+        return torch.cat([t[m] for t, m in zip(tensors, masks)])
+
+    logprobs = None if rollouts[0].engine_logprobs is None else [ro.engine_logprobs[n] for ro, n in samples]
+    return Rollout([ro.prompts[i] for ro, i in picked], [ro.completions[n] for ro, n in samples],
+                   [ro.finish_reasons[n] for ro, n in samples], logprobs, cat([ro.rewards for ro in rollouts]),
+                   {k: cat([ro.parts[k] for ro in rollouts]) for k in rollouts[0].parts})
+
+
 def pack(rollout: Rollout, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """-> input_ids [N, T] (prompt + completion, right-padded) and the completion mask [N, T-1]
     aligned with the log-probs of input_ids[:, 1:] (position t scores token t+1)."""
     g = rollout.group_size
     rows = [(rollout.prompts[n // g].ids, c) for n, c in enumerate(rollout.completions)]
-    t = max(len(p) + len(c) for p, c in rows)
+    t = max((len(p) + len(c) for p, c in rows), default=2)  # (a rank may keep no group at all)
     ids = torch.full((len(rows), t), pad_id, dtype=torch.long)
     mask = torch.zeros(len(rows), t - 1, dtype=torch.bool)
     for n, (p, c) in enumerate(rows):
