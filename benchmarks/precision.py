@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nanoseek import Transformer  # noqa: E402
 from nanoseek.config import preset  # noqa: E402
+from benchmarks.train_throughput import FixedBatch  # noqa: E402
 from nanoseek.train import TrainConfig, Trainer, int8  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -83,22 +84,11 @@ def gemm_table() -> list[dict]:
     return rows
 
 
-class _FixedBatch:
-    def __init__(self, x, y):
-        self.batch = (x, y)
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        return self.batch
-
-
 def _ours(cfg, x, y, precision: str):
     torch.manual_seed(0)
     config = TrainConfig(steps=10**9, lr=1e-4, warmup_steps=0, schedule="constant", compile=True, progress=False,
                          peak_flops=1.0, precision=precision)
-    return Trainer(config, Transformer(cfg), _FixedBatch(x, y)).train_step
+    return Trainer(config, Transformer(cfg), FixedBatch(x, y)).train_step
 
 
 def _theirs(cfg, x, y, precision: str):
