@@ -76,12 +76,14 @@ def _expand_block_scale(scale: torch.Tensor, n: int, dim: int) -> torch.Tensor:
     return scale.repeat_interleave(BLOCK, dim).narrow(dim, 0, n)
 
 
-def int8_forward(x: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-    """x [M, K] @ weight [N, K].T -> (fp32 [M, N], the int8 operands the backward needs)."""
+def int8_forward(x: torch.Tensor, weight: torch.Tensor,
+                 keep: bool = True) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
+    """x [M, K] @ weight [N, K].T -> (fp32 [M, N], the int8 operands the backward needs, or None
+    without `keep`)."""
     xq, xs = quantize_tiles(x)  # 1x128 tiles along in-features
-    saved = backward_operands(x, weight)
-    wq, ws = saved[2:]
-    return tiled_int8_matmul(xq, xs, wq.t(), _expand_block_scale(ws, weight.shape[0], 0).t()), saved
+    wq, ws = quantize_blocks(weight)
+    y = tiled_int8_matmul(xq, xs, wq.t(), _expand_block_scale(ws, weight.shape[0], 0).t())
+    return y, ((*quantize_tiles(x.t()), wq, ws) if keep else None)
 
 
 def backward_operands(x: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -155,7 +157,7 @@ def int8_grouped_matmul(x: torch.Tensor, w: torch.Tensor, offsets: torch.Tensor)
     """x [M, in] sorted by expert, w [E, out, in], offsets [E] cumulative rows -> fp32 [M, out]."""
     out = x.new_zeros(x.shape[0], w.shape[1], dtype=torch.float32)
     for e, rows in _expert_rows(offsets):
-        out[rows] = int8_forward(x[rows], w[e])[0]
+        out[rows] = int8_forward(x[rows], w[e], keep=False)[0]  # the backward quantizes again
     return out
 
 
