@@ -9,9 +9,12 @@ Three parts, each against a baseline measured in the same run:
 3. Loss at equal steps: the same model, seed and data stream (the speedrun's generated
    mixture) trained `--steps` steps per precision; the final losses against fp32, and a plot.
 
-    python benchmarks/precision.py [--steps 300] [--reps 5] [--skip-loss]
+    python benchmarks/precision.py [--steps 300] [--reps 5] [--skip-loss | --only-loss]
 
-Prints tables and writes benchmarks/results/precision.json (and precision_loss.png).
+The loss part compares losses, not times, so `--only-loss` may share a busy machine.
+
+Prints tables and writes benchmarks/results/precision.json (precision_loss.json with --only-loss)
+and precision_loss.png.
 """
 
 from __future__ import annotations
@@ -184,24 +187,31 @@ def _plot(curves: dict[str, list[float]], path: Path) -> None:
     plt.close(fig)
 
 
+def _throughput(report: dict, reps: int) -> None:
+    print("GEMMs (forward + both backward), ms and speed-up over fp32:")
+    report["gemms"] = gemm_table()
+    print("trainer steps (speedrun preset, compiled, batch 8 x 256):")
+    report["steps"] = step_table(reps)
+    for key, v in report["steps"].items():
+        extra = f", {v['vs_transformers_same_precision']:.2f}x transformers" if "vs_transformers_same_precision" in v else ""
+        print(f"  {key:20s} {v['tokens_per_s']:8.0f} tok/s  {v['vs_ours_fp32']:.2f}x ours fp32{extra}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=300, help="steps per precision for the loss comparison")
     p.add_argument("--reps", type=int, default=5, help="interleaved rounds of trainer steps")
-    p.add_argument("--skip-loss", action="store_true", help="only the throughput parts")
+    only = p.add_mutually_exclusive_group()
+    only.add_argument("--skip-loss", action="store_true", help="only the throughput parts")
+    only.add_argument("--only-loss", action="store_true", help="only the loss comparison")
     args = p.parse_args()
     report = {"benchmark": "precision", "torch": torch.__version__, "threads": torch.get_num_threads(),
               "machine": platform.processor() or platform.machine(),
               "cpu_bf16_units": torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported(),
               "cpu_vnni": torch.cpu._is_vnni_supported()}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    print("GEMMs (forward + both backward), ms and speed-up over fp32:")
-    report["gemms"] = gemm_table()
-    print("trainer steps (speedrun preset, compiled, batch 8 x 256):")
-    report["steps"] = step_table(args.reps)
-    for key, v in report["steps"].items():
-        extra = f", {v['vs_transformers_same_precision']:.2f}x transformers" if "vs_transformers_same_precision" in v else ""
-        print(f"  {key:20s} {v['tokens_per_s']:8.0f} tok/s  {v['vs_ours_fp32']:.2f}x ours fp32{extra}")
+    if not args.only_loss:
+        _throughput(report, args.reps)
     if not args.skip_loss:
         print(f"loss at equal steps ({args.steps}):")
         curves = loss_curves(args.steps)
@@ -212,8 +222,9 @@ def main() -> None:
         for name, v in report["loss"].items():
             print(f"  {name}: {v['final_loss_mean_last_20']:.4f} ({v['vs_fp32']:+.2%} vs fp32)")
         _plot(curves, RESULTS / "precision_loss.png")
-    (RESULTS / "precision.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {RESULTS / 'precision.json'}")
+    out = RESULTS / ("precision_loss.json" if args.only_loss else "precision.json")
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

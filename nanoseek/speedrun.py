@@ -68,7 +68,7 @@ def _profiles() -> dict[str, Callable[[], Profile]]:
             # max_new_tokens: room for every level-3 arithmetic trace with its answer (docs/experiments.md);
             # the longest logic traces still run past it
             eval=EvalConfig(n_per=64, k=1, max_new_tokens=256, difficulty=tuple(range(1, SPEEDRUN_TOP_LEVEL + 1)),
-                            max_slots=128),
+                            max_slots=256),
         ),
         "tiny": lambda: Profile(
             model_preset="tiny", vocab_size=1024, mixture=MixtureConfig(), sft_task_chats=100,

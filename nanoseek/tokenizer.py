@@ -205,6 +205,11 @@ MARK_START, MARK_END = "\U000f0000", "\U000f0001"
 SPECIAL_NAMES = ("bos_token", "eos_token", "pad_token", "unk_token")
 
 
+class ChatTemplateError(ValueError):
+    """The checkpoint's chat template refused the messages (its raise_exception(), or a message
+    it cannot handle): the request's fault, so the server answers 400."""
+
+
 class ChatTemplate:
     """A Jinja `chat_template` from tokenizer_config.json and the special tokens it may name
     (`bos_token`, `eos_token`, ...), rendered in transformers' sandbox with its settings and
@@ -225,7 +230,7 @@ class ChatTemplate:
             return self.template.render(messages=messages, tools=None, documents=None,
                                         add_generation_prompt=add_generation_prompt, **self.special)
         except jinja2.TemplateError as e:  # raise_exception(), or a message the template cannot handle
-            raise ValueError(f"the checkpoint's chat template refused the messages: {e}") from None
+            raise ChatTemplateError(f"the checkpoint's chat template refused the messages: {e}") from None
 
 
 def _raise_exception(message: str):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from pathlib import Path
 
 import openai
@@ -219,6 +220,24 @@ def test_served_checkpoint_gives_reasoning_content_and_content_to_the_openai_cli
         deltas = [c.choices[0].delta for c in stream if c.choices]
         assert "".join(d.reasoning_content or "" for d in deltas) == REASONING
         assert "".join(d.content or "" for d in deltas) == ANSWER
+
+
+def test_messages_the_template_refuses_get_a_400_with_its_reason(checkpoints, tmp_path):
+    directory = tmp_path / "strict"
+    shutil.copytree(checkpoints["qwen2"], directory)
+    config = json.loads((directory / "tokenizer_config.json").read_text())
+    config["chat_template"] = ("{% if messages | length > 1 %}{{ raise_exception('one message at a time') }}{% endif %}"
+                               + config["chat_template"])
+    (directory / "tokenizer_config.json").write_text(json.dumps(config, ensure_ascii=False))
+    with LiveServer(ChatModel.load(directory, max_slots=1, max_waiting=0)) as server:
+        client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0, timeout=30)
+        with pytest.raises(openai.BadRequestError) as refused:
+            client.chat.completions.create(model=server.model.name, messages=CHAT + CHAT)
+        assert refused.value.body == {"message": "the checkpoint's chat template refused the messages: one message at "
+                                                 "a time", "type": "invalid_request_error", "param": "messages",
+                                      "code": "invalid_value"}
+        r = client.chat.completions.create(model=server.model.name, messages=CHAT)  # the server goes on
+        assert (r.choices[0].message.reasoning_content, r.choices[0].message.content) == (REASONING, ANSWER)
 
 
 def test_terminal_chat_talks_to_the_checkpoint(checkpoints):

@@ -28,6 +28,7 @@ from nanoseek.serve.policy import Policy, Reply
 from nanoseek.serve.protocol import (APIError, ChatRequest, CompletionRequest, chat_chunk, completion_chunk,
                                      envelope, new_id, now, usage)
 from nanoseek.serve.text import Split
+from nanoseek.tokenizer import ChatTemplateError
 
 log = logging.getLogger("nanoseek.serve")
 RETRY_AFTER_S = 1
@@ -150,7 +151,10 @@ class ServingChat(Serving):
         messages = req.chat_messages()
         self.check_length(sum(len(m.get("content") or "") for m in messages), "messages")
         # tokenizing a long prompt takes a while: off the event loop, which every stream shares
-        prompt = await anyio.to_thread.run_sync(self.model.chat_prompt, self.policy.apply(messages))
+        try:
+            prompt = await anyio.to_thread.run_sync(self.model.chat_prompt, self.policy.apply(messages))
+        except ChatTemplateError as e:
+            raise APIError(400, str(e), param="messages", code="invalid_value") from None
         max_tokens = self.budget(len(prompt), req.token_limit, "messages")
         events, admission = self.events(self.policy.decide(messages), prompt, req, max_tokens, think=True)
         rid, created, name = new_id("chatcmpl"), now(), self.model.name
