@@ -48,7 +48,7 @@ CLOSE_TRIES = 40  # draws to find a close subtraction (about one in four is) bef
 def _default_families() -> dict[str, float]:
     # Arithmetic and linear equations are the speedrun's targets; the rest keep a foothold. Logic
     # and countdown at 0.5 never answered, logic at 0.75 once (runs 10, 11, 18); linear equations
-    # at 1.5 reached 23-46, at 3.0 48 (docs/experiments.md, run 18).
+    # at 1.5 reached 23-46, at 3.0 43-57 (docs/experiments.md, runs 18-21).
     return {"addition": 4.0, "subtraction": 4.0, "multiplication": 2.0, "linear_equation": 3.0,
             "countdown": 0.75, "logic": 1.0, "calendar": 0.5, "code_output": 0.5}
 
