@@ -204,6 +204,15 @@ def test_task_prompts_deterministic_and_curriculum():
     assert restored.level[family] == 2
 
 
+def test_a_step_of_solved_prompts_promotes_one_level_not_to_the_top():
+    src = TaskPrompts(FakeTokenizer(), ["addition"], ["en"], seed=3, promote_at=0.5)
+    prompts = src.sample(0, 8)  # all level 1
+    src.observe(prompts, {"accuracy": torch.ones(8, 4)})
+    assert src.level["addition"] == 2 and src.accuracy["addition"] is None  # level 2 not yet measured
+    src.observe(src.sample(1, 2), {"accuracy": torch.ones(2, 4)})
+    assert src.level["addition"] == 3
+
+
 def test_curriculum_stops_at_max_difficulty():
     src = TaskPrompts(FakeTokenizer(), ["addition"], ["en"], seed=3, promote_at=0.5, max_difficulty=2)
     for step in range(4):

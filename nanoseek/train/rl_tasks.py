@@ -116,8 +116,9 @@ class TaskPrompts:
         for prompt, acc in zip(prompts, parts["accuracy"].mean(-1).tolist()):
             family, level = prompt.problem.family, prompt.problem.difficulty
             self.pass_rates.update(cell(family, level), acc)
-            # Under the window, prompts of other levels say nothing about the curriculum's level.
-            if self.curriculum and (self.window is None or level == self.level[family]):
+            # Only prompts of the curriculum's level say something about it: those drawn below a
+            # promotion made earlier in the same step (or by the window) do not count for the new one.
+            if self.curriculum and level == self.level[family]:
                 self._promote(family, acc)
 
     def _promote(self, family: str, acc: float) -> None:
