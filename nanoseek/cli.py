@@ -251,7 +251,7 @@ _GRPO_FIELDS = {"steps": "steps", "prompts_per_step": "prompts_per_step", "group
                 "inner_updates": "inner_updates", "micro_batch": "micro_batch", "beta": "beta",
                 "clip_eps": "clip_eps", "clip_eps_high": "clip_eps_high", "loss_norm": "loss_norm",
                 "ref_reset_every": "ref_reset_every", "old_logprobs": "old_logprobs", "precision": "precision",
-                "difficulty": "difficulty", "pass_window": "pass_window", "pass_explore": "pass_explore",
+                "difficulty": "difficulty", "max_difficulty": "max_difficulty", "pass_window": "pass_window", "pass_explore": "pass_explore",
                 "dynamic_sampling": "dynamic_sampling", "max_refill_rounds": "max_refill_rounds",
                 "families": "families", "langs": "langs", "seed": "seed", "max_seconds": "max_seconds",
                 "save_every": "save_every"}
@@ -309,6 +309,8 @@ def _add_rl(sub) -> None:
     g.add_argument("--old-logprobs", choices=["model", "engine"])
     g.add_argument("--precision", choices=PRECISIONS, help="the policy's matmuls (default fp32)")
     g.add_argument("--difficulty", type=int, help="starting task level")
+    g.add_argument("--max-difficulty", type=int,
+                   help="the curriculum's top level: the highest the model was pretrained on (the speedrun: 3)")
     g.add_argument("--no-curriculum", action="store_true", help="keep every family at --difficulty")
     g.add_argument("--pass-window", type=_window,
                    help="LOW,HIGH: prompts from (family, level) cells whose online pass rate is inside, e.g. 0.1,0.9")

@@ -131,10 +131,11 @@ def test_cli_rl_and_eval(checkpoint, tmp_path, capsys):
 
     small = ["--families", "addition", "--langs", "en", "--threads", "1"]
     rc = main(["rl", "--model", str(checkpoint), "--out", str(tmp_path / "rl"), "--steps", "1", "--prompts-per-step",
-               "2", "--group-size", "2", "--max-new-tokens", "4", "--no-eval", "--loss-norm", "token", *small])
+               "2", "--group-size", "2", "--max-new-tokens", "4", "--no-eval", "--loss-norm", "token",
+               "--max-difficulty", "3", *small])
     assert rc == 0 and (tmp_path / "rl" / "config.json").is_file()
     run = json.loads((tmp_path / "rl" / "run.json").read_text())
-    assert run["loss_norm"] == "token" and run["steps"] == 1 and run["group_size"] == 2
+    assert run["loss_norm"] == "token" and run["steps"] == 1 and run["group_size"] == 2 and run["max_difficulty"] == 3
     rc = main(["eval", "--model", str(tmp_path / "rl"), "--out", str(tmp_path / "ev"), "--eval-n", "1",
                "--eval-max-new-tokens", "4", *small])
     assert rc == 0 and (tmp_path / "ev" / "report.md").is_file()
