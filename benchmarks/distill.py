@@ -80,8 +80,9 @@ def write_checkpoint(directory: Path) -> None:
 
 
 def random_prompts(n: int, length: int, seed: int) -> list[list[int]]:
+    """Ids of ordinary tokens (the special ones start at eos)."""
     g = torch.Generator().manual_seed(seed)
-    return torch.randint(0, 151643, (n, length), generator=g).tolist()
+    return torch.randint(0, CONFIG["eos_token_id"], (n, length), generator=g).tolist()
 
 
 def timed(fn) -> float:

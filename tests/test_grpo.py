@@ -16,6 +16,7 @@ from nanoseek.train.rl_algos import (
 )
 from nanoseek.train.rl_tasks import TaskPrompts, task_reward_fn
 from nanoseek.train.rollout import RLPrompt, engine_logprobs, rollout
+from train_fixtures import FakeTokenizer
 
 
 # ---- math ---------------------------------------------------------------------------------------
@@ -176,16 +177,6 @@ def test_reference_reset():
 
 
 # ---- task prompts, curriculum and rewards ----------------------------------------------------------
-
-
-class FakeTokenizer:
-    bos_id, eos_id = 0, 1
-
-    def encode(self, text):
-        return [2 + len(text) % 50]
-
-    def encode_chat(self, messages, add_generation_prompt=False):
-        return [0, 5 + len(messages[0]["content"]) % 50], [0, 0]
 
 
 def test_task_prompts_deterministic_and_curriculum():

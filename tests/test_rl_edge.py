@@ -17,6 +17,7 @@ from nanoseek.train.grpo import PRESETS, GRPOConfig, train_grpo
 from nanoseek.train.rl_algos import ADVANTAGE_ESTIMATORS, POLICY_LOSSES, mean_baseline, unclipped_surrogate
 from nanoseek.train.rl_tasks import PassRates, TaskPrompts, task_reward_fn
 from nanoseek.train.rollout import RLPrompt
+from train_fixtures import FakeTokenizer
 
 # ---- the nanochat preset --------------------------------------------------------------------------
 
@@ -63,16 +64,6 @@ def test_pass_rates_mean_then_moving_average():
     assert rates.rate == {"addition/1": 0.25} and rates.count == {"addition/1": 3}  # 1, then 0.5, then 0.5 - 0.5/2
     assert not rates.inside("addition/1", (0.3, 0.9)) and rates.inside("addition/1", (0.25, 0.9))
     assert rates.inside("addition/2", (0.3, 0.9))  # never measured: inside
-
-
-class FakeTokenizer:
-    bos_id, eos_id = 0, 1
-
-    def encode(self, text):
-        return [2 + len(text) % 50]
-
-    def encode_chat(self, messages, add_generation_prompt=False):
-        return [0, 5 + len(messages[0]["content"]) % 50], [0, 0]
 
 
 def _solved(level, acc):

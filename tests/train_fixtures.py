@@ -33,3 +33,15 @@ def chats(n: int = 40) -> list[list[dict]]:
              "reasoning_content": f"{a} plus {b} is {a + b}."},
         ])
     return out
+
+
+class FakeTokenizer:
+    """Stands in for a Tokenizer where only prompt ids are needed (TaskPrompts): a token per text."""
+
+    bos_id, eos_id = 0, 1
+
+    def encode(self, text):
+        return [2 + len(text) % 50]
+
+    def encode_chat(self, messages, add_generation_prompt=False):
+        return [0, 5 + len(messages[0]["content"]) % 50], [0, 0]
