@@ -20,7 +20,7 @@ from torch import nn
 from nanoseek import LlamaConfig, LlamaTransformer, Transformer
 from nanoseek.config import preset
 from nanoseek.inference import Engine, SamplingParams
-from nanoseek.inference.quantize import PACKED_MAX_ROWS, QuantizedLinear, quantize_int8, weight_report
+from nanoseek.inference.quantize import PACKED_MAX_ROWS, QuantizedLinear, quantize_int8, quantize_rows, weight_report
 
 STEPS = 256
 VOCAB = 512
@@ -90,11 +90,21 @@ def greedy(model: nn.Module, prompt: list[int], **engine_kwargs) -> list[int]:
 # ---- the layer ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("rows", [1, PACKED_MAX_ROWS + 1], ids=["packed-kernel", "bf16-matmul"])
-def test_quantized_linear_equals_its_dequantized_weight_up_to_bf16_activations(rows):
+def _layer() -> tuple[nn.Linear, QuantizedLinear]:
     torch.manual_seed(0)
     linear = nn.Linear(96, 40, bias=True)
-    q = QuantizedLinear.from_linear(linear)
+    return linear, QuantizedLinear.from_linear(linear)
+
+
+def test_the_int8_weight_is_the_nearest_multiple_of_its_rows_scale():
+    linear, q = _layer()
+    assert ((q.dequantized() - linear.weight).abs() <= q.scale[:, None] / 2 + 1e-7).all()
+    assert q.qweight.dtype == torch.int8 and q.qweight.abs().max() == 127
+
+
+@pytest.mark.parametrize("rows", [1, PACKED_MAX_ROWS])
+def test_few_rows_equal_the_dequantized_weight_up_to_bf16_activations(rows):
+    linear, q = _layer()
     x = torch.randn(rows, 96)
     out = q(x)
     reference = F.linear(x, q.dequantized(), linear.bias)
@@ -103,9 +113,24 @@ def test_quantized_linear_equals_its_dequantized_weight_up_to_bf16_activations(r
     bound = 2**-7 * (x.abs() @ q.dequantized().abs().T + linear.bias.abs())
     assert out.dtype == x.dtype and out.shape == (rows, 40)
     assert ((out - reference).abs() <= bound).all()
-    # and the int8 weight is the nearest multiple of its row's scale
-    assert ((q.dequantized() - linear.weight).abs() <= q.scale[:, None] / 2 + 1e-7).all()
-    assert q.qweight.dtype == torch.int8 and q.qweight.abs().max() == 127
+
+
+@pytest.mark.parametrize("rows", [PACKED_MAX_ROWS + 1, 8, 64])
+def test_more_rows_run_an_exact_int8_gemm_on_per_row_quantized_activations(rows):
+    linear, q = _layer()
+    x = torch.randn(rows, 96) * torch.linspace(0.1, 10, rows)[:, None]  # rows of different scales
+    xq, row_scale = quantize_rows(x)
+    assert xq.dtype == torch.int8 and (xq.abs().amax(dim=1) == 127).all()
+    assert ((row_scale * xq.float() - x).abs() <= row_scale / 2 + 1e-6).all()  # nearest multiple
+    out = q(x)
+    # the integer products summed exactly (every partial sum is an integer below 2^24, so the
+    # float64 reference is exact too), then scaled by the row's and the channel's scales
+    exact = (xq.double() @ q.qweight.double().T) * row_scale.double() * q.scale.double() + linear.bias.double()
+    assert torch.allclose(out.double(), exact, rtol=1e-6, atol=1e-6)
+    # against the float product: each activation errs by at most half its row's scale
+    reference = F.linear(x, q.dequantized(), linear.bias)
+    bound = row_scale / 2 * q.dequantized().abs().sum(dim=1) + 1e-4 * reference.abs() + 1e-5
+    assert out.shape == (rows, 40) and ((out - reference).abs() <= bound).all()
 
 
 def test_quantize_replaces_the_linear_layers_and_keeps_the_rest():

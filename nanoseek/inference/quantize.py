@@ -13,25 +13,29 @@ MoE router (its scores choose the experts), the routed experts (3D tensors, not 
 head tied to the embedding, and MLA's kv_b_proj, whose weight absorbed decode reads directly as
 per-head matrices (model/mla.py): dequantizing it every step would read more bytes than it saves.
 
-The forward runs on bf16 activations, whatever the model's dtype, and returns the input's
-dtype. Measured on the machine we design for, two kernels cover all shapes: for a few rows `torch._weight_int8pack_mm` (reads the int8 weight in place; the fastest
-option at decode sizes, ahead of fp32 and bf16 matmuls and of `torch._int_mm` on dynamically
-quantized activations, which also changes the activations' precision); for prompt chunks a
-dequantized bf16 copy through the ordinary matmul (the packed kernel falls behind there).
+The forward returns the input's dtype. Two kernels cover all shapes, chosen by the rows
+(tokens) of a step, as measured on the machine we design for: up to PACKED_MAX_ROWS rows,
+`torch._weight_int8pack_mm` on bf16 activations (reads the int8 weight in place: batch-1
+decoding); above, the activations quantized too, one symmetric int8 scale per row, and
+`torch._int_mm` (an exact int32-accumulating int8 GEMM on the VNNI units), which beats the
+packed kernel (whose time grows with every row past a few), a dequantized bf16 copy and a
+bf16 matmul from several streams up to whole prompt chunks. That path rounds each activation
+to within half its row's scale: dynamic W8A8, the scheme torchao and vLLM call
+int8 dynamic-activation / int8-weight.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from nanoseek.model.mla import MultiHeadLatentAttention
 from nanoseek.model.moe import RoutedExperts
 
 QUANTIZE_MODES = ("int8",)
-# Up to this many rows (tokens in a step) the packed int8 kernel wins; above it, a bf16 matmul.
-PACKED_MAX_ROWS = 16
+# Up to this many rows (tokens in a step) the packed int8 kernel wins; above it, the int8 GEMM
+# on per-row quantized activations (benchmarks/distill.py: batch 1 and 8 streams).
+PACKED_MAX_ROWS = 4
 
 
 class QuantizedLinear(nn.Module):
@@ -49,11 +53,9 @@ class QuantizedLinear(nn.Module):
     @classmethod
     @torch.no_grad()
     def from_linear(cls, linear: nn.Linear) -> "QuantizedLinear":
-        w = linear.weight.float()  # [N, K]
-        scale = w.abs().amax(dim=1).clamp(min=torch.finfo(torch.float32).tiny) / 127
-        qweight = (w / scale[:, None]).round().clamp(-127, 127).to(torch.int8)
+        qweight, scale = quantize_rows(linear.weight.float())  # [N, K], [N, 1]
         bias = None if linear.bias is None else linear.bias.detach().clone()
-        return cls(qweight, scale, bias)
+        return cls(qweight, scale.squeeze(1), bias)
 
     def dequantized(self) -> torch.Tensor:
         """The weight these int8 values and scales stand for, [N, K] fp32."""
@@ -61,18 +63,25 @@ class QuantizedLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [..., K] -> [..., N] in x's dtype."""
-        rows = x.reshape(-1, self.in_features).to(torch.bfloat16)  # [M, K]
+        rows = x.reshape(-1, self.in_features)  # [M, K]
         if rows.shape[0] <= PACKED_MAX_ROWS:
-            y = torch._weight_int8pack_mm(rows, self.qweight, self.unit)
+            y = torch._weight_int8pack_mm(rows.to(torch.bfloat16), self.qweight, self.unit).float()
         else:
-            y = F.linear(rows, self.qweight.to(torch.bfloat16))
-        y = y.float() * self.scale  # [M, N]
+            q, row_scale = quantize_rows(rows.float())  # [M, K] int8, [M, 1]
+            y = torch._int_mm(q, self.qweight.t()).float() * row_scale
+        y = y * self.scale  # [M, N]
         if self.bias is not None:
             y = y + self.bias
         return y.to(x.dtype).reshape(*x.shape[:-1], self.out_features)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+def quantize_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """x [M, K] fp32 -> int8 [M, K] and the fp32 scale of each row [M, 1]: x ~= scale * q."""
+    scale = x.abs().amax(dim=1, keepdim=True).clamp(min=torch.finfo(torch.float32).tiny) / 127
+    return (x / scale).round().clamp(-127, 127).to(torch.int8), scale
 
 
 def quantize_int8(model: nn.Module) -> nn.Module:
