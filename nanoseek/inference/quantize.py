@@ -17,11 +17,10 @@ The forward returns the input's dtype. Two kernels cover all shapes, chosen by t
 (tokens) of a step, as measured on the machine we design for: up to PACKED_MAX_ROWS rows,
 `torch._weight_int8pack_mm` on bf16 activations (reads the int8 weight in place: batch-1
 decoding); above, the activations quantized too, one symmetric int8 scale per row, and
-`torch._int_mm` (an exact int32-accumulating int8 GEMM on the VNNI units), which beats the
-packed kernel (whose time grows with every row past a few), a dequantized bf16 copy and a
-bf16 matmul from several streams up to whole prompt chunks. That path rounds each activation
-to within half its row's scale: dynamic W8A8, the scheme torchao and vLLM call
-int8 dynamic-activation / int8-weight.
+`torch._int_mm` (an int8 GEMM with exact int32 accumulation), which beats the packed kernel
+(whose time grows with every row past a few) and a dequantized bf16 copy from several streams
+up to whole prompt chunks. That path rounds each activation to within half its row's scale:
+dynamic W8A8, the scheme torchao calls int8 dynamic-activation / int8-weight.
 """
 
 from __future__ import annotations
