@@ -12,8 +12,9 @@ from nanoseek import Transformer
 from nanoseek.config import tiny
 from nanoseek.inference import AsyncEngine, Engine, EngineError, SamplingError, SamplingParams
 from nanoseek.inference.async_engine import MAX_FAILED_STEPS
-from nanoseek.inference.cache import LatentCachePool, StepView, latent_width, mha_width
+from nanoseek.inference.cache import LatentCachePool, StepView, latent_width, mha_width, span_bucket
 from nanoseek.inference.compile import SkinnyMatmuls, packed_linear
+from nanoseek.inference.sampling import sample
 
 GREEDY = SamplingParams(max_new_tokens=12, stop_token_ids=())
 SAMPLED = SamplingParams(max_new_tokens=12, stop_token_ids=(), temperature=1.0, top_p=0.9, top_k=40, seed=7,
@@ -48,6 +49,87 @@ def test_batched_equals_alone(model, params):
     for prompt, c in zip(PROMPTS, batched):
         alone = Engine(model, max_slots=1, max_len=96).generate([prompt], params)[0]
         assert c.token_ids == alone.token_ids
+
+
+def _prefill_shapes(engine: Engine) -> list[tuple[int, int]]:
+    """Record the [rows, width] of every prefill batch the engine runs."""
+    shapes, prefill = [], engine.runner.prefill
+    engine.runner.prefill = lambda ids, starts, slots: shapes.append(tuple(ids.shape)) or prefill(ids, starts, slots)
+    return shapes
+
+
+def test_a_prompt_that_does_not_fit_the_budget_waits_for_the_next_step(model):
+    """With a 16-token budget the 5-token prompt prefills with the 2-token one; the 21-token
+    prompt, which would stop short of its end, starts the next step alone."""
+    engine = Engine(model, max_slots=3, max_len=96, prefill_chunk=16)
+    shapes = _prefill_shapes(engine)
+    prompts = [PROMPTS[0], PROMPTS[2], PROMPTS[1]]
+    got = [c.token_ids for c in engine.generate(prompts, SamplingParams(max_new_tokens=2, stop_token_ids=()))]
+    assert shapes == [(2, 5), (1, 16), (1, 5)]
+    assert got == [argmax_decode(model, p, 2) for p in prompts]
+
+
+def test_prompts_prefill_together_in_one_padded_batch(model):
+    """The four prompts (2 to 37 tokens) share one prefill, padded to the longest; that their
+    tokens are each prompt's alone is test_batched_equals_alone."""
+    engine = Engine(model, max_slots=4, max_len=96)
+    shapes = _prefill_shapes(engine)
+    engine.generate(PROMPTS, GREEDY)
+    assert shapes == [(4, 37)]
+
+
+def test_a_padded_prefill_row_never_runs_past_its_slot(model):
+    """The 37-token prompt's last chunk starts at 32 with max_len 40: padding it to the next
+    prompt's 10 tokens would write positions up to 41, so that prompt waits a step."""
+    prompts = [PROMPTS[3], list(range(1, 11))]
+    engine = Engine(model, max_slots=2, max_len=40, prefill_chunk=16)
+    shapes = _prefill_shapes(engine)
+    params = SamplingParams(max_new_tokens=2, stop_token_ids=())
+    got = [c.token_ids for c in engine.generate(prompts, params)]
+    assert shapes == [(1, 16), (1, 16), (1, 5), (1, 10)]
+    assert got == [argmax_decode(model, p, 2) for p in prompts]
+
+
+def test_consecutive_slots_are_read_in_place_others_gathered():
+    """A step whose slots are consecutive buffer rows gets a view of them; any other set of
+    slots, a copy; both hold the same latents."""
+    buffer = torch.zeros(4, 9, 3)
+    positions = torch.tensor([[2], [3]])
+    new = torch.tensor([[[1.0, 2, 3]], [[4.0, 5, 6]]])
+    for slots, rows in [(torch.tensor([1, 2]), slice(1, 3)), (torch.tensor([1, 2]), None), (torch.tensor([3, 0]), None)]:
+        view = StepView.build(slots, positions, torch.arange(8), rows)
+        held = view.store(buffer, new)  # [2, 8, 3]
+        assert held.shape == (2, 8, 3) and held[0, 2].tolist() == [1, 2, 3] and held[1, 3].tolist() == [4, 5, 6]
+        assert (held.untyped_storage().data_ptr() == buffer.untyped_storage().data_ptr()) == (rows is not None)
+    assert span_bucket(65, 500) == 128 and span_bucket(65, 500, few_shapes=False) == 128
+    assert span_bucket(129, 500) == 256 and span_bucket(129, 500, few_shapes=False) == 192
+    assert span_bucket(490, 500, few_shapes=False) == 500
+
+
+def _sorted_vocabulary_draw(logits: torch.Tensor, p: SamplingParams, u: float) -> int:
+    """One row drawn the plain way: sort the whole vocabulary, cut top-k then top-p, invert the CDF."""
+    x, order = (logits / p.temperature).sort(descending=True)
+    x[(p.top_k or len(x)) :] = float("-inf")
+    probs = x.softmax(-1)
+    probs[(probs.cumsum(0) - probs >= p.top_p) & (torch.arange(len(x)) > 0)] = 0.0
+    cdf = probs.double().cumsum(0)
+    index = min(int(torch.searchsorted(cdf, u * cdf[-1], right=True)), int(probs.nonzero().max()))
+    return int(order[index])
+
+
+def test_top_k_top_p_among_candidates_draw_what_sorting_the_vocabulary_draws():
+    """_draw looks for the nucleus among the 64 most likely tokens first: its tokens are those of
+    sorting each row's whole vocabulary, for peaked rows (the nucleus lies there) and flat ones
+    (it does not, and those rows are sorted), with top-k above and below 64."""
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(96, 500, generator=g) * torch.linspace(0.05, 6.0, 96).unsqueeze(1)  # flat ... peaked
+    params = [SamplingParams(temperature=0.7, top_p=(0.5, 0.9, 0.95)[i % 3], top_k=(0, 10, 200)[i % 4 % 3])
+              for i in range(96)]
+    uniforms = torch.rand(96, generator=g, dtype=torch.float64).tolist()
+    top64 = (logits / 0.7).softmax(-1).topk(64).values.sum(-1)
+    assert (top64 < 0.5).sum() >= 10 and (top64 > 0.95).sum() >= 10  # both paths are taken
+    tokens, _ = sample(logits, params, uniforms)
+    assert tokens.tolist() == [_sorted_vocabulary_draw(logits[i], params[i], uniforms[i]) for i in range(96)]
 
 
 def test_same_seed_same_output_other_seed_differs(model):

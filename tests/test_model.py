@@ -22,16 +22,13 @@ class ConcatCache:
     """The simplest LatentCache: keeps every latent, attends causally (the engine's is preallocated)."""
 
     def __init__(self):
-        self.c_kv = self.k_rope = None
+        self.latents = None
 
-    def update(self, c_kv, k_rope):
-        if self.c_kv is None:
-            self.c_kv, self.k_rope = c_kv, k_rope
-        else:
-            self.c_kv, self.k_rope = torch.cat([self.c_kv, c_kv], 1), torch.cat([self.k_rope, k_rope], 1)
-        s, t = self.c_kv.shape[1], c_kv.shape[1]
+    def update(self, latents):
+        self.latents = latents if self.latents is None else torch.cat([self.latents, latents], 1)
+        s, t = self.latents.shape[1], latents.shape[1]
         mask = torch.ones(t, s, dtype=torch.bool).tril(diagonal=s - t)
-        return self.c_kv, self.k_rope, mask[None, None]
+        return self.latents, mask[None, None]
 
 
 # ---- MLA -------------------------------------------------------------------------------------
@@ -65,8 +62,7 @@ def test_latent_cache_holds_kv_lora_rank_plus_rope_dim_per_token():
     attn = Transformer(cfg).layers[0].self_attn
     x = torch.randn(1, 3, cfg.hidden_size)
     cos, sin = torch.ones(1, 3, cfg.qk_rope_head_dim // 2), torch.zeros(1, 3, cfg.qk_rope_head_dim // 2)
-    c_kv, k_rope = attn.latents(x, cos, sin)
-    assert c_kv.shape[-1] + k_rope.shape[-1] == cfg.kv_lora_rank + cfg.qk_rope_head_dim == 80
+    assert attn.latents(x, cos, sin).shape == (1, 3, cfg.kv_lora_rank + cfg.qk_rope_head_dim) == (1, 3, 80)
 
 
 def test_rope_interleave_rotates_adjacent_pairs():

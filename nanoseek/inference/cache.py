@@ -35,8 +35,12 @@ def mha_width(cfg: ModelConfig) -> int:
     return 2 * cfg.num_attention_heads * cfg.qk_head_dim
 
 
-def span_bucket(needed: int, max_len: int, smallest: int = 64) -> int:
-    """Round the attended span up to a power of two (>= `smallest`) so compiled steps see few shapes."""
+def span_bucket(needed: int, max_len: int, few_shapes: bool = True, smallest: int = 64) -> int:
+    """Round the attended span up: to a power of two (>= `smallest`) so compiled steps see few
+    shapes, or (`few_shapes=False`, eager steps) to a multiple of `smallest`, which attends to
+    fewer positions past the longest request."""
+    if not few_shapes:
+        return min(-(-needed // smallest) * smallest, max_len)
     span = smallest
     while span < needed:
         span *= 2
@@ -45,37 +49,42 @@ def span_bucket(needed: int, max_len: int, smallest: int = 64) -> int:
 
 @dataclass
 class StepView:
-    """Where one step's tokens go: slots [B], positions [B, T], span S; the mask [B, 1, T, S]."""
+    """Where one step's tokens go: slots [B], positions [B, T], span S; the mask [B, 1, T, S].
+    `rows`, when given, says the slots are the buffer rows rows.start, rows.start + 1, ... in
+    order, so the step reads them in place instead of gathering a copy."""
 
     slots: torch.Tensor
     positions: torch.Tensor
     mask: torch.Tensor
+    rows: slice | None = None
 
     @classmethod
-    def build(cls, slots: torch.Tensor, positions: torch.Tensor, keys: torch.Tensor) -> "StepView":
+    def build(cls, slots: torch.Tensor, positions: torch.Tensor, keys: torch.Tensor,
+              rows: slice | None = None) -> "StepView":
         """keys [S]: the cache positions attended to, 0..S-1. Key s is visible to the query at
         position p iff s <= p: causal within the step and blind to anything a slot holds past
         the request's current length."""
-        return cls(slots, positions, (keys <= positions.unsqueeze(-1)).unsqueeze(1))
+        return cls(slots, positions, (keys <= positions.unsqueeze(-1)).unsqueeze(1), rows)
 
     def store(self, buffer: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
         """Write new [B, T, ...] into buffer [N, M, ...] at the step's slots and positions ->
         the step's slots over the span attended to [B, S, ...], in new's dtype."""
         slots = self.slots.unsqueeze(1).expand_as(self.positions)  # [B, T]
         buffer.index_put_((slots, self.positions), new.to(buffer.dtype))
-        return buffer[:, : self.mask.shape[-1]].index_select(0, self.slots).to(new.dtype)
+        span = buffer[:, : self.mask.shape[-1]]
+        held = span[self.rows] if self.rows is not None else span.index_select(0, self.slots)
+        return held.to(new.dtype)
 
 
 class LatentLayerCache:
     """One layer's window on a LatentCachePool for one step: implements the model's LatentCache protocol."""
 
-    def __init__(self, buffer: torch.Tensor, view: StepView, kv_lora_rank: int) -> None:
-        self.buffer, self.view, self.rank = buffer, view, kv_lora_rank  # buffer [N, M, W]
+    def __init__(self, buffer: torch.Tensor, view: StepView) -> None:
+        self.buffer, self.view = buffer, view  # buffer [N, M, W]
 
-    def update(self, c_kv: torch.Tensor, k_rope: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """c_kv [B, T, C], k_rope [B, T, R] -> c_kv [B, S, C], k_rope [B, S, R], mask [B, 1, T, S]."""
-        latents = self.view.store(self.buffer, torch.cat([c_kv, k_rope], dim=-1))  # [B, S, W]
-        return latents[..., : self.rank], latents[..., self.rank :], self.view.mask
+    def update(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """latents [B, T, W] -> latents [B, S, W], mask [B, 1, T, S]."""
+        return self.view.store(self.buffer, latents), self.view.mask
 
 
 class KVLayerCache:
@@ -152,10 +161,10 @@ class LatentCachePool(SlotPool):
         self.buffers = self._buffers(layers, (self.width,), device)
 
     def main_caches(self, view: StepView) -> list[LatentLayerCache]:
-        return [LatentLayerCache(self.buffers[i], view, self.cfg.kv_lora_rank) for i in range(self.num_main)]
+        return [LatentLayerCache(self.buffers[i], view) for i in range(self.num_main)]
 
     def mtp_cache(self, depth: int, view: StepView) -> LatentLayerCache:
-        return LatentLayerCache(self.buffers[self.num_main + depth], view, self.cfg.kv_lora_rank)
+        return LatentLayerCache(self.buffers[self.num_main + depth], view)
 
 
 class KVCachePool(SlotPool):

@@ -10,8 +10,8 @@ no MTP so no speculative decoding). Everything past the model's calls is shared.
 
 Scheduling (continuous batching): a request takes a free cache slot, its prompt is prefilled in
 chunks of at most `prefill_chunk` tokens per step (so a long prompt never stalls the requests
-already decoding for long), then it joins the batch that decodes one token (or verifies one
-draft) per step. Requests join and leave between steps; nobody's cache is ever recomputed.
+already decoding for long; short prompts share one padded forward), then it joins the batch
+that decodes one token (or verifies one draft) per step. Requests join and leave between steps; nobody's cache is ever recomputed.
 
 With `speculative=True` every decode step feeds [last token, MTP draft] to the main model,
 which checks the draft and yields one or two tokens; the MTP module drafts the next one from
@@ -284,31 +284,66 @@ class Engine:
             self.prefilling.append(req)
 
     def _prefill(self) -> None:
-        budget = self.prefill_chunk
-        while self.prefilling and budget > 0:
-            req = self.prefilling[0]
-            start = req.prefilled
-            end = min(len(req.prompt), start + budget)
-            ids = torch.tensor([req.prompt[start:end]])
-            h = self.runner.prefill(ids, start, req.slot)  # [1, T, D]
-            req.prefilled = end
-            budget -= end - start
-            last = end == len(req.prompt)
-            if last:
-                self.prefilling.pop(0)
-                logits = self.model.logits(h[:, -1])  # [1, V]
-                token, logprob = self._sample([req], logits, [0])
-                self._emit(req, [token[0]], None if logprob is None else [logprob[0]])
+        """This step's prompt chunks (`_prefill_chunks`) through the model as one padded batch,
+        then the first token of every request whose prompt is now complete."""
+        chunks = self._prefill_chunks()
+        if not chunks:
+            return
+        width = max(end - start for _, start, end in chunks)
+        ids = torch.zeros(len(chunks), width, dtype=torch.long)  # padding past a chunk's end: see below
+        for row, (req, start, end) in enumerate(chunks):
+            ids[row, : end - start] = torch.tensor(req.prompt[start:end])
+        # [n, width, D]. A padded row writes cache entries past its chunk, which no query of its
+        # own attends to (they lie after every real position) and its next tokens overwrite.
+        h = self.runner.prefill(ids, [start for _, start, _ in chunks], [req.slot for req, _, _ in chunks])
+        done = [row for row, (req, _, end) in enumerate(chunks) if end == len(req.prompt)]
+        finished = [chunks[row][0] for row in done]
+        if finished:
+            for req in finished:  # (before sampling, which may end a request: see _sample)
+                self.prefilling.remove(req)
+            last = torch.tensor([chunks[row][2] - chunks[row][1] - 1 for row in done])
+            logits = self.model.logits(h[torch.tensor(done), last])  # [len(done), V]
+            tokens, logprobs = self._sample(finished, logits, [0] * len(finished))
+            for i, req in enumerate(finished):
+                self._emit(req, [tokens[i]], None if logprobs is None else [logprobs[i]])
                 if req.finish_reason is None:
                     self.decoding.append(req)
+        for row, (req, start, end) in enumerate(chunks):
+            req.prefilled = end
             if self.speculative and req.finish_reason is None:
-                nxt = req.prompt[start + 1 : end + 1] + (req.output[:1] if last else [])
-                mtp_logits = self.runner.prefill_mtp(h, torch.tensor([nxt]), start, req.slot)  # [1, V]
-                if last:
+                complete = end == len(req.prompt)
+                nxt = req.prompt[start + 1 : end + 1] + (req.output[:1] if complete else [])
+                mtp_logits = self.runner.prefill_mtp(h[row : row + 1, : end - start], torch.tensor([nxt]), start,
+                                                     req.slot)  # [1, V]
+                if complete:
                     req.draft = int(mtp_logits[0].argmax())
 
+    def _prefill_chunks(self) -> list[tuple[_Request, int, int]]:
+        """(request, start, end) of the prompt chunks this step prefills: the queue's requests in
+        order, `prefill_chunk` tokens in all. Only the first may stop short of its prompt's end:
+        a request that is still prefilling leaves a gap in the decoding slots, and a step over
+        consecutive slots reads the cache in place (step.py). Requests share the step's batch
+        while its padding stays within twice the budget and every padded row still fits in its
+        slot; a compiled step takes one request at a time (its graphs see one batch shape)."""
+        budget, chunks, width = self.prefill_chunk, [], 0
+        for req in self.prefilling:
+            start = req.prefilled
+            end = min(len(req.prompt), start + budget)
+            wider = max(width, end - start)
+            if chunks and (self.runner.compiled or end < len(req.prompt)
+                           or (len(chunks) + 1) * wider > 2 * self.prefill_chunk
+                           or max(start, *(c[1] for c in chunks)) + wider > self.max_len):
+                break
+            chunks.append((req, start, end))
+            width, budget = wider, budget - (end - start)
+            if budget <= 0:
+                break
+        return chunks
+
     def _decode(self) -> None:
-        reqs = list(self.decoding)  # (sampling may end a request, which leaves self.decoding)
+        # In slot order: consecutive slots are read from the cache in place (step.py). A copy:
+        # sampling may end a request, which leaves self.decoding.
+        reqs = sorted(self.decoding, key=lambda r: r.slot)
         ids = torch.tensor([[r.output[-1]] for r in reqs])
         positions = torch.tensor([[r.position] for r in reqs])
         slots = torch.tensor([r.slot for r in reqs])
@@ -320,7 +355,7 @@ class Engine:
 
     def _decode_speculative(self) -> None:
         """Verify [last, draft] for every request in one main-model step, then draft again."""
-        reqs = list(self.decoding)
+        reqs = sorted(self.decoding, key=lambda r: r.slot)
         n = len(reqs)
         ids = torch.tensor([[r.output[-1], r.draft] for r in reqs])
         positions = torch.tensor([[r.position, r.position + 1] for r in reqs])

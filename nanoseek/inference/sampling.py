@@ -19,6 +19,8 @@ _MASK64 = (1 << 64) - 1
 # Below this temperature a request is greedy (as vLLM's sampling epsilon): the distribution is
 # then its argmax, and dividing float32 logits by far smaller ones overflows them to inf/nan.
 MIN_TEMPERATURE = 1e-5
+# top-k / top-p look for their tokens among this many most likely first (sampling.py's _draw)
+NUCLEUS_CANDIDATES = 64
 
 
 class SamplingError(ValueError):
@@ -130,15 +132,36 @@ def _draw(logits: torch.Tensor, params: list[SamplingParams], u: torch.Tensor) -
     if not any(p.truncated for p in params):
         probs = logits.softmax(-1)
         return _invert_cdf(probs, u)
-    logits, order = logits.sort(dim=-1, descending=True)  # [b, V], most likely first
-    rank = torch.arange(logits.shape[-1])
-    top_k = torch.tensor([p.top_k if p.top_k > 0 else logits.shape[-1] for p in params]).unsqueeze(1)
-    logits = logits.masked_fill(rank >= top_k, float("-inf"))
-    probs = logits.softmax(-1)
-    top_p = probs.new_tensor([p.top_p for p in params]).unsqueeze(1)
+    vocab = logits.shape[-1]
+    top_k = torch.tensor([p.top_k if p.top_k > 0 else vocab for p in params]).unsqueeze(1)  # [b, 1]
+    top_p = logits.new_tensor([p.top_p for p in params]).unsqueeze(1)
+    # Most rows' nucleus lies among their few most likely tokens: look there first (a top-k of
+    # NUCLEUS_CANDIDATES instead of sorting the vocabulary) and sort only the rows where it does not.
+    candidates = min(vocab, NUCLEUS_CANDIDATES)
+    top, order = logits.topk(candidates, dim=-1)  # [b, c], most likely first
+    within = top_k <= candidates  # top-k alone keeps only candidates
+    kept = top.masked_fill(torch.arange(candidates) >= top_k, float("-inf"))
+    total = torch.where(within, kept.logsumexp(-1, keepdim=True), logits.logsumexp(-1, keepdim=True))
+    probs = (kept - total).exp()  # [b, c]: probabilities after top-k, over the whole vocabulary
+    inside = (within | (probs.sum(-1, keepdim=True) >= top_p)).squeeze(1)  # top-p's nucleus is here
+    tokens = torch.empty(len(params), dtype=torch.long)
+    if inside.any():
+        chosen = _invert_cdf(_nucleus(probs[inside], top_p[inside]), u[inside])
+        tokens[inside] = order[inside].gather(1, chosen.unsqueeze(1)).squeeze(1)
+    if not inside.all():
+        rest = ~inside
+        logits, order = logits[rest].sort(dim=-1, descending=True)
+        probs = logits.masked_fill(torch.arange(vocab) >= top_k[rest], float("-inf")).softmax(-1)
+        chosen = _invert_cdf(_nucleus(probs, top_p[rest]), u[rest])
+        tokens[rest] = order.gather(1, chosen.unsqueeze(1)).squeeze(1)
+    return tokens
+
+
+def _nucleus(probs: torch.Tensor, top_p: torch.Tensor) -> torch.Tensor:
+    """probs [b, n] sorted most likely first -> the same with every token past the smallest set
+    whose mass reaches top_p [b, 1] set to 0 (the most likely always stays)."""
     before = probs.cumsum(-1) - probs  # mass of the strictly more likely tokens
-    probs = probs.masked_fill((before >= top_p) & (rank > 0), 0.0)  # the most likely always stays
-    return order.gather(1, _invert_cdf(probs, u).unsqueeze(1)).squeeze(1)
+    return probs.masked_fill((before >= top_p) & (torch.arange(probs.shape[-1]) > 0), 0.0)
 
 
 def _invert_cdf(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:

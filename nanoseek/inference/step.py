@@ -25,11 +25,12 @@ class ModelRunner:
 
     Four steps, each compiled when asked: a prompt chunk through the model (prefill) and through
     MTP depth 0 (prefill_mtp), and a decode step (decode) and its MTP draft (mtp). All attend to
-    a span of the cache bucketed to a power of two, so the compiled graphs see few shapes."""
+    a span of the cache rounded up (compiled: to a power of two, so their graphs see few shapes)."""
 
     def __init__(self, model: Transformer, pool: LatentCachePool, compile: bool | str = False,
                  absorb_prefill: bool = False) -> None:
         self.model, self.pool, self.absorb_prefill = model, pool, absorb_prefill
+        self.compiled = bool(compile)
         self._prefill, self._prefill_mtp = self._prefill_eager, self._prefill_mtp_eager
         self._decode, self._mtp = self._decode_eager, self._mtp_eager
         if compile:
@@ -39,46 +40,59 @@ class ModelRunner:
 
     # ---- prefill: one request's prompt chunk -------------------------------------------------------
 
-    def prefill(self, ids: torch.Tensor, start: int, slot: int) -> torch.Tensor:
-        """One request's chunk ids [1, T] at positions start.. -> hidden states [1, T, D]."""
-        positions = torch.arange(start, start + ids.shape[1]).unsqueeze(0)
-        return self._prefill(ids, positions, torch.tensor([slot]), self._keys(positions))
+    def prefill(self, ids: torch.Tensor, starts: list[int], slots: list[int]) -> torch.Tensor:
+        """Prompt chunks ids [B, T], row i at positions starts[i].. of slot slots[i] -> hidden
+        states [B, T, D]."""
+        positions = torch.tensor(starts).unsqueeze(1) + torch.arange(ids.shape[1])  # [B, T]
+        slots = torch.tensor(slots)
+        return self._prefill(ids, positions, slots, self._keys(positions), *self._rows(slots))
 
     def prefill_mtp(self, h: torch.Tensor, next_ids: torch.Tensor, start: int, slot: int) -> torch.Tensor:
         """MTP depth 0 over a prefill chunk (fills its cache) -> logits of its last position [1, V]."""
         positions = torch.arange(start, start + h.shape[1]).unsqueeze(0)
-        return self._prefill_mtp(h, next_ids, positions, torch.tensor([slot]), self._keys(positions))
+        slots = torch.tensor([slot])
+        return self._prefill_mtp(h, next_ids, positions, slots, self._keys(positions), *self._rows(slots))
 
     # ---- decode: every decoding request, one token (or a token and its draft) each ----------------
 
     def decode(self, ids: torch.Tensor, positions: torch.Tensor, slots: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """ids, positions [B, T], slots [B] -> (hidden states [B, T, D], logits [B, T, V])."""
-        return self._decode(*_static_tokens(ids, positions), slots, self._keys(positions))
+        return self._decode(*_static_tokens(ids, positions), slots, self._keys(positions), *self._rows(slots))
 
     def mtp(self, h: torch.Tensor, next_ids: torch.Tensor, positions: torch.Tensor, slots: torch.Tensor) -> torch.Tensor:
         """MTP depth 0 drafts: h, next_ids, positions [B, T] -> logits [B, T, V]."""
-        return self._mtp(*_static_tokens(h, next_ids, positions), slots, self._keys(positions))
+        return self._mtp(*_static_tokens(h, next_ids, positions), slots, self._keys(positions), *self._rows(slots))
 
     # ---- the steps themselves (what gets compiled) -------------------------------------------------
 
     def _keys(self, positions: torch.Tensor) -> torch.Tensor:
         """Cache positions a step attends to: 0..S-1, S the bucketed span covering every query."""
-        return torch.arange(span_bucket(int(positions.max()) + 1, self.pool.max_len))
+        return torch.arange(span_bucket(int(positions.max()) + 1, self.pool.max_len, few_shapes=self.compiled))
 
-    def _prefill_eager(self, ids, positions, slots, keys):
-        return self._hidden_states(ids, positions, StepView.build(slots, positions, keys), self.absorb_prefill)
+    def _rows(self, slots: torch.Tensor) -> tuple[slice, ...]:
+        """(rows,) when the step's slots are consecutive and in order, so an eager step reads the
+        cache in place; () otherwise, and always for compiled steps, whose graphs must not
+        depend on which slots a step has."""
+        first, n = int(slots[0]), len(slots)
+        if self.compiled or not torch.equal(slots, torch.arange(first, first + n)):
+            return ()
+        return (slice(first, first + n),)
 
-    def _prefill_mtp_eager(self, h, next_ids, positions, slots, keys):
-        cache = self.pool.mtp_cache(0, StepView.build(slots, positions, keys))
+    def _prefill_eager(self, ids, positions, slots, keys, rows=None):
+        view = StepView.build(slots, positions, keys, rows)
+        return self._hidden_states(ids, positions, view, self.absorb_prefill)
+
+    def _prefill_mtp_eager(self, h, next_ids, positions, slots, keys, rows=None):
+        cache = self.pool.mtp_cache(0, StepView.build(slots, positions, keys, rows))
         h_mtp = self.model.mtp_forward(0, h, next_ids, positions, cache, self.absorb_prefill)[0]
         return self.model.mtp_logits(0, h_mtp[:, -1])
 
-    def _decode_eager(self, ids, positions, slots, keys):
-        h = self._hidden_states(ids, positions, StepView.build(slots, positions, keys), absorb=True)
+    def _decode_eager(self, ids, positions, slots, keys, rows=None):
+        h = self._hidden_states(ids, positions, StepView.build(slots, positions, keys, rows), absorb=True)
         return h, self.model.logits(h)
 
-    def _mtp_eager(self, h, next_ids, positions, slots, keys):
-        cache = self.pool.mtp_cache(0, StepView.build(slots, positions, keys))
+    def _mtp_eager(self, h, next_ids, positions, slots, keys, rows=None):
+        cache = self.pool.mtp_cache(0, StepView.build(slots, positions, keys, rows))
         return self.model.mtp_forward(0, h, next_ids, positions, cache, absorb=True)[1]
 
     def _hidden_states(self, ids: torch.Tensor, positions: torch.Tensor, view: StepView, absorb: bool) -> torch.Tensor:

@@ -28,8 +28,8 @@ from nanoseek.model.rope import apply_rope, softmax_scale
 class LatentCache(Protocol):
     """What attention needs from a cache: store the new latents, return everything to attend to."""
 
-    def update(self, c_kv: torch.Tensor, k_rope: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """c_kv [B, T, C], k_rope [B, T, R] -> all c_kv [B, S, C], all k_rope [B, S, R],
+    def update(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """latents [B, T, C + R] (c_kv then k_rope) -> all latents [B, S, C + R],
         mask [B, 1, T, S] (bool, True = may attend)."""
         ...
 
@@ -67,12 +67,12 @@ class MultiHeadLatentAttention(nn.Module):
 
         Without a cache, attention is causal over x. `absorb` picks the absorbed path."""
         q_nope, q_rope = self.queries(x, cos, sin)  # [B, T, H, N], [B, T, H, R]
-        c_kv, k_rope = self.latents(x, cos, sin)  # [B, T, C], [B, T, R]
+        latents = self.latents(x, cos, sin)  # [B, T, C + R]
         mask = None
         if cache is not None:
-            c_kv, k_rope, mask = cache.update(c_kv, k_rope)  # [B, S, C], [B, S, R], [B, 1, T, S]
+            latents, mask = cache.update(latents)  # [B, S, C + R], [B, 1, T, S]
         attend = self._attend_absorbed if absorb else self._attend_expanded
-        out = attend(q_nope, q_rope, c_kv, k_rope, mask)  # [B, T, H, V]
+        out = attend(q_nope, q_rope, latents, mask)  # [B, T, H, V]
         return self.o_proj(out.flatten(2))
 
     def queries(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -85,13 +85,14 @@ class MultiHeadLatentAttention(nn.Module):
         q_nope, q_rope = q.split([self.nope_dim, self.rope_dim], dim=-1)
         return q_nope, apply_rope(q_rope, cos.unsqueeze(-2), sin.unsqueeze(-2), self.interleave)
 
-    def latents(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x [B, T, D] -> c_kv [B, T, C] (normed), k_rope [B, T, R] (rotated): what a cache stores."""
+    def latents(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        """x [B, T, D] -> [B, T, C + R]: c_kv (normed) then k_rope (rotated), what a cache stores."""
         c_kv, k_rope = self.kv_a_proj_with_mqa(x).split([self.kv_lora_rank, self.rope_dim], dim=-1)
-        return self.kv_a_layernorm(c_kv), apply_rope(k_rope, cos, sin, self.interleave)
+        return torch.cat([self.kv_a_layernorm(c_kv), apply_rope(k_rope, cos, sin, self.interleave)], dim=-1)
 
-    def _attend_expanded(self, q_nope, q_rope, c_kv, k_rope, mask) -> torch.Tensor:
+    def _attend_expanded(self, q_nope, q_rope, latents, mask) -> torch.Tensor:
         h = self.n_heads
+        c_kv, k_rope = latents.split([self.kv_lora_rank, self.rope_dim], dim=-1)  # [B, S, C], [B, S, R]
         kv = self.kv_b_proj(c_kv).unflatten(-1, (h, self.nope_dim + self.v_dim))  # [B, S, H, N + V]
         k_nope, v = kv.split([self.nope_dim, self.v_dim], dim=-1)
         q = torch.cat([q_nope, q_rope], dim=-1).transpose(1, 2)  # [B, H, T, N + R]
@@ -104,15 +105,22 @@ class MultiHeadLatentAttention(nn.Module):
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None, scale=self.scale)
         return out[..., : self.v_dim].transpose(1, 2)  # [B, T, H, V]
 
-    def _attend_absorbed(self, q_nope, q_rope, c_kv, k_rope, mask) -> torch.Tensor:
-        w = self.kv_b_proj.weight.unflatten(0, (self.n_heads, self.nope_dim + self.v_dim))  # [H, N + V, C]
+    def _attend_absorbed(self, q_nope, q_rope, latents, mask) -> torch.Tensor:
+        b, t, h = q_nope.shape[:3]
+        w = self.kv_b_proj.weight.unflatten(0, (h, self.nope_dim + self.v_dim))  # [H, N + V, C]
         w_uk, w_uv = w.split([self.nope_dim, self.v_dim], dim=1)  # [H, N, C], [H, V, C]
         q_latent = torch.einsum("bthn,hnc->bhtc", q_nope, w_uk)  # query in latent space
-        q = torch.cat([q_latent, q_rope.transpose(1, 2)], dim=-1)  # [B, H, T, C + R]
-        k = torch.cat([c_kv, k_rope], dim=-1).unsqueeze(1)  # [B, 1, S, C + R]: one "head" for all
+        # Every head attends to the same keys (the latents), so the heads are just more query
+        # rows of one attention: [B, 1, H * T, C + R], rows in (head, token) order. One head
+        # reads the keys once instead of once per head.
+        q = torch.cat([q_latent, q_rope.transpose(1, 2)], dim=-1).reshape(b, 1, h * t, -1)
+        k = latents.unsqueeze(1)  # [B, 1, S, C + R]
+        if mask is None:  # causal over the new tokens themselves
+            mask = torch.ones(t, t, dtype=torch.bool, device=q.device).tril()
+        if t > 1:
+            mask = mask.repeat(*([1] * (mask.dim() - 2)), h, 1)  # [..., H * T, S], as q's rows
         # The values are the latents c_kv, the first C columns of k: attend with v = k (same width
         # as q, which the fused kernel wants) and keep the first C columns of the output.
-        out = F.scaled_dot_product_attention(
-            q, k, k, attn_mask=mask, is_causal=mask is None, scale=self.scale, enable_gqa=True
-        )[..., : self.kv_lora_rank]  # [B, H, T, C]
+        out = F.scaled_dot_product_attention(q, k, k, attn_mask=mask, scale=self.scale)[..., : self.kv_lora_rank]
+        out = out.view(b, h, t, self.kv_lora_rank)  # [B, H, T, C]
         return torch.einsum("bhtc,hvc->bthv", out, w_uv)  # [B, T, H, V]

@@ -156,7 +156,9 @@ class RoutedExperts(nn.Module):
         gate, up = h.chunk(2, dim=-1)
         y = self.grouped_mm(F.silu(gate) * up, self.down_proj, offsets)  # [N*K, D], sorted
         y = _PermuteRows.apply(y, inverse, order).view(n, k, -1)  # [N, K, D]
-        return torch.einsum("nkd,nk->nd", y, weights.to(y.dtype))
+        # A product and a sum, not einsum: that is N batched [D, K] @ [K, 1] matmuls, several
+        # times slower on CPU (benchmarks/decode.py, docs/experiments.md).
+        return (y * weights.to(y.dtype).unsqueeze(-1)).sum(1)
 
 
 def expert_counts(flat_idx: torch.Tensor, n_experts: int) -> torch.Tensor:
