@@ -38,7 +38,7 @@ class ModelRunner:
             self._prefill, self._prefill_mtp = compile_step(self._prefill, mode), compile_step(self._prefill_mtp, mode)
             self._decode, self._mtp = compile_step(self._decode, mode), compile_step(self._mtp, mode)
 
-    # ---- prefill: one request's prompt chunk -------------------------------------------------------
+    # ---- prefill: prompt chunks, one per request ---------------------------------------------------
 
     def prefill(self, ids: torch.Tensor, starts: list[int], slots: list[int]) -> torch.Tensor:
         """Prompt chunks ids [B, T], row i at positions starts[i].. of slot slots[i] -> hidden

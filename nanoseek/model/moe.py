@@ -157,7 +157,7 @@ class RoutedExperts(nn.Module):
         y = self.grouped_mm(F.silu(gate) * up, self.down_proj, offsets)  # [N*K, D], sorted
         y = _PermuteRows.apply(y, inverse, order).view(n, k, -1)  # [N, K, D]
         # A product and a sum, not einsum: that is N batched [D, K] @ [K, 1] matmuls, several
-        # times slower on CPU (benchmarks/decode.py, docs/experiments.md).
+        # times slower on CPU (docs/experiments.md).
         return (y * weights.to(y.dtype).unsqueeze(-1)).sum(1)
 
 
