@@ -11,7 +11,8 @@ no MTP so no speculative decoding). Everything past the model's calls is shared.
 Scheduling (continuous batching): a request takes a free cache slot, its prompt is prefilled in
 chunks of at most `prefill_chunk` tokens per step (so a long prompt never stalls the requests
 already decoding for long; short prompts share one padded forward), then it joins the batch
-that decodes one token (or verifies one draft) per step. Requests join and leave between steps; nobody's cache is ever recomputed.
+that decodes one token (or verifies one draft) per step. Requests join and leave between steps;
+nobody's cache is ever recomputed.
 
 With `speculative=True` every decode step feeds [last token, MTP draft] to the main model,
 which checks the draft and yields one or two tokens; the MTP module drafts the next one from

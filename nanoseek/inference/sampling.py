@@ -143,7 +143,9 @@ def _draw(logits: torch.Tensor, params: list[SamplingParams], u: torch.Tensor) -
     kept = top.masked_fill(torch.arange(candidates) >= top_k, float("-inf"))
     total = torch.where(within, kept.logsumexp(-1, keepdim=True), logits.logsumexp(-1, keepdim=True))
     probs = (kept - total).exp()  # [b, c]: probabilities after top-k, over the whole vocabulary
-    inside = (within | (probs.sum(-1, keepdim=True) >= top_p)).squeeze(1)  # top-p's nucleus is here
+    # Top-p's nucleus lies here when top-k keeps only candidates, or when nothing was cut by
+    # top-k (a top-k above the candidates renormalises over tokens not in hand: sort those rows).
+    inside = (within | ((top_k >= vocab) & (probs.sum(-1, keepdim=True) >= top_p))).squeeze(1)
     tokens = torch.empty(len(params), dtype=torch.long)
     if inside.any():
         chosen = _invert_cdf(_nucleus(probs[inside], top_p[inside]), u[inside])
