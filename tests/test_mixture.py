@@ -36,12 +36,12 @@ def test_bad_config_names_the_field():
 
 
 def test_batches_are_shifted_and_train_only_the_assistant_in_chats(tokenizer):
-    stream = MixtureStream(tokenizer, MixtureConfig(shares={"tasks": 1.0}), batch_size=2, seq_len=64, steps=10)
+    stream = MixtureStream(tokenizer, MixtureConfig(shares={"tasks": 1.0}), batch_size=2, seq_len=128, steps=10)
     ids, labels = next(stream)
-    assert ids.shape == labels.shape == (2, 64) and ids.dtype == torch.int64
+    assert ids.shape == labels.shape == (2, 128) and ids.dtype == torch.int64
     row_ids, row_labels = ids[0].tolist(), labels[0].tolist()
     trained = [i for i, y in enumerate(row_labels) if y != IGNORE_INDEX]
-    assert trained and all(row_labels[i] == row_ids[i + 1] for i in trained if i + 1 < 64)
+    assert trained and all(row_labels[i] == row_ids[i + 1] for i in trained if i + 1 < 128)
     assert row_ids[0] == tokenizer.bos_id
     # the token after <｜User｜> (the question) is never a target
     assert all(row_labels[i] == IGNORE_INDEX for i, t in enumerate(row_ids) if t == tokenizer.user_id)

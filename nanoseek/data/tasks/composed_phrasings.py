@@ -46,30 +46,41 @@ NAMES = {
 }
 OPENERS = {
     "en": ("What is {q}?", "Compute {q}.", "Tell me {q}.", "Can you work out {q}?",
-           "Quick question: what is {q}?", "I need to know {q}."),
+           "Quick question: what is {q}?", "I need to know {q}.", "Find {q}.", "Give me {q}.",
+           "Please figure out {q}.", "Do you know {q}?"),
     "es": ("¿Cuánto es {q}?", "Calcula el resultado de {q}.", "Dime cuánto da {q}.",
-           "¿Me puedes decir cuánto es {q}?", "Pregunta rápida: ¿cuánto es {q}?", "Necesito saber cuánto es {q}."),
-    "zh": ("{q} 是多少？", "计算 {q}。", "告诉我 {q}。", "你能算出 {q} 吗？", "快问一下：{q} 是多少？", "我想知道 {q}。"),
+           "¿Me puedes decir cuánto es {q}?", "Pregunta rápida: ¿cuánto es {q}?", "Necesito saber cuánto es {q}.",
+           "Halla cuánto es {q}.", "Quiero saber cuánto da {q}.", "Por favor, averigua cuánto es {q}.",
+           "¿Sabes cuánto es {q}?"),
+    "zh": ("{q} 是多少？", "计算 {q}。", "告诉我 {q}。", "你能算出 {q} 吗？", "快问一下：{q} 是多少？", "我想知道 {q}。",
+           "求 {q}。", "给我算 {q}。", "请算出 {q}。", "你知道 {q} 是多少吗？"),
 }
 
 # Per family and language, the same number of entries in the same order.
 EXPRESSIONS = {
     "addition": {
         "en": ("{a} + {b}", "{a} plus {b}", "the sum of {a} and {b}", "the total of {a} and {b}",
-               "{b} more than {a}"),
-        "es": ("{a} + {b}", "{a} más {b}", "la suma de {a} y {b}", "el total de {a} y {b}", "{b} sumado a {a}"),
-        "zh": ("{a} + {b}", "{a} 加 {b}", "{a} 与 {b} 的和", "{a} 和 {b} 的总数", "比 {a} 多 {b} 的数"),
+               "{b} more than {a}", "{a} increased by {b}", "{a} and {b} combined", "the result of adding {b} to {a}"),
+        "es": ("{a} + {b}", "{a} más {b}", "la suma de {a} y {b}", "el total de {a} y {b}", "{b} sumado a {a}",
+               "{a} aumentado en {b}", "{a} y {b} juntos", "el resultado de sumarle {b} a {a}"),
+        "zh": ("{a} + {b}", "{a} 加 {b}", "{a} 与 {b} 的和", "{a} 和 {b} 的总数", "比 {a} 多 {b} 的数",
+               "{a} 增加 {b} 后的数", "{a} 和 {b} 合在一起", "{a} 加上 {b} 的结果"),
     },
     "subtraction": {
         "en": ("{a} - {b}", "{a} minus {b}", "{a} take away {b}", "{b} subtracted from {a}",
-               "{a} decreased by {b}"),
-        "es": ("{a} - {b}", "{a} menos {b}", "{a} quitándole {b}", "{a} restándole {b}", "{a} disminuido en {b}"),
-        "zh": ("{a} - {b}", "{a} 减 {b}", "{a} 去掉 {b}", "{a} 减去 {b}", "比 {a} 少 {b} 的数"),
+               "{a} decreased by {b}", "{a} less {b}", "{a} reduced by {b}", "the result of taking {b} away from {a}"),
+        "es": ("{a} - {b}", "{a} menos {b}", "{a} quitándole {b}", "{a} restándole {b}", "{a} disminuido en {b}",
+               "{a} rebajado en {b}", "{a} reducido en {b}", "el resultado de quitarle {b} a {a}"),
+        "zh": ("{a} - {b}", "{a} 减 {b}", "{a} 去掉 {b}", "{a} 减去 {b}", "比 {a} 少 {b} 的数",
+               "{a} 减少 {b} 后的数", "{a} 扣掉 {b}", "从 {a} 里拿走 {b} 的结果"),
     },
     "multiplication": {
-        "en": ("{a} × {b}", "{a} times {b}", "the product of {a} and {b}", "{a} * {b}", "{a} groups of {b}"),
-        "es": ("{a} × {b}", "{a} por {b}", "el producto de {a} y {b}", "{a} * {b}", "{a} veces {b}"),
-        "zh": ("{a} × {b}", "{a} 乘 {b}", "{a} 与 {b} 的积", "{a} * {b}", "{a} 的 {b} 倍"),
+        "en": ("{a} × {b}", "{a} times {b}", "the product of {a} and {b}", "{a} * {b}", "{a} groups of {b}",
+               "{a} lots of {b}", "{a} sets of {b}", "the result of multiplying {a} by {b}"),
+        "es": ("{a} × {b}", "{a} por {b}", "el producto de {a} y {b}", "{a} * {b}", "{a} veces {b}",
+               "{a} lotes de {b}", "{a} grupos de {b}", "el resultado de multiplicar {a} por {b}"),
+        "zh": ("{a} × {b}", "{a} 乘 {b}", "{a} 与 {b} 的积", "{a} * {b}", "{a} 的 {b} 倍",
+               "{a} 个 {b}", "{a} 组 {b}", "把 {a} 和 {b} 相乘的结果"),
     },
 }
 
@@ -112,6 +123,16 @@ STORIES = {
         {"en": "{name} puts {a} {things} and {b} {things} together in one pile. How many {things} are in the pile?",
          "es": "{name} junta {a} {things} y {b} {things} en un montón. ¿{Cuantos} {things} hay en el montón?",
          "zh": "{name}把 {a} {m}{thing}和 {b} {m}{thing}放在一起。一共有多少{m}{thing}？"},
+        {"en": "{name} scored {a} points in the first game and {b} points in the second. How many points did "
+               "{name} score in all?",
+         "es": "{name} marcó {a} puntos en el primer partido y {b} en el segundo. ¿Cuántos puntos marcó en total?",
+         "zh": "{name}第一场比赛得了 {a} 分，第二场得了 {b} 分。{name}一共得了多少分？"},
+        {"en": "A train has {a} people on board and {b} more get on. How many people are on the train now?",
+         "es": "En un tren van {a} personas y suben {b} más. ¿Cuántas personas van ahora en el tren?",
+         "zh": "火车上有 {a} 人，又上来了 {b} 人。现在火车上有多少人？"},
+        {"en": "{name} found {a} {things} and then {b} more. How many {things} did {name} find altogether?",
+         "es": "{name} encontró {a} {things} y después {b} más. ¿{Cuantos} {things} encontró en total?",
+         "zh": "{name}先找到 {a} {m}{thing}，后来又找到 {b} {m}。{name}一共找到多少{m}{thing}？"},
     ),
     "subtraction": (
         {"en": "{name} has {a} dollars in the bank and pays a bill of {b} dollars. What is the balance now?",
@@ -150,6 +171,16 @@ STORIES = {
         {"en": "A car is at kilometer {a} and drives {b} kilometers back. At which kilometer is it now?",
          "es": "Un coche está en el kilómetro {a} y retrocede {b} kilómetros. ¿En qué kilómetro está ahora?",
          "zh": "一辆汽车在第 {a} 公里处，往回开了 {b} 公里。现在在第几公里？"},
+        {"en": "A kite flies at {a} meters and comes down {b} meters. How high is it now?",
+         "es": "Una cometa vuela a {a} metros y baja {b} metros. ¿A qué altura está ahora?",
+         "zh": "风筝在 {a} 米高处，下降了 {b} 米。现在有多高？"},
+        {"en": "A team had {a} points and a penalty took away {b} points. How many points does the team have now?",
+         "es": "Un equipo tenía {a} puntos y una sanción le quitó {b} puntos. ¿Cuántos puntos tiene ahora?",
+         "zh": "一个队原有 {a} 分，因犯规被扣掉 {b} 分。这个队现在有多少分？"},
+        {"en": "{name} walks {a} steps forward, then {b} steps back. How many steps ahead of the start is {name}?",
+         "es": "{name} da {a} pasos hacia delante y luego {b} hacia atrás. ¿Cuántos pasos por delante de la "
+               "salida está?",
+         "zh": "{name}先向前走 {a} 步，再向后退 {b} 步。{name}在起点前面多少步？"},
     ),
     "multiplication": (
         {"en": "{name} buys {a} packs of {things} with {b} {things} in each pack. How many {things} does "
@@ -184,6 +215,15 @@ STORIES = {
         {"en": "{name} runs {b} laps a day for {a} days. How many laps is that altogether?",
          "es": "{name} corre {b} vueltas al día durante {a} días. ¿Cuántas vueltas son en total?",
          "zh": "{name}每天跑 {b} 圈，跑了 {a} 天。一共跑了多少圈？"},
+        {"en": "One notebook costs {b} dollars. How much do {a} notebooks cost?",
+         "es": "Un cuaderno cuesta {b} euros. ¿Cuánto cuestan {a} cuadernos?",
+         "zh": "一本笔记本 {b} 元，{a} 本笔记本要多少元？"},
+        {"en": "A garden has {a} rows with {b} plants in every row. How many plants are in the garden?",
+         "es": "Un huerto tiene {a} filas con {b} plantas en cada fila. ¿Cuántas plantas hay en el huerto?",
+         "zh": "菜园里有 {a} 行，每行种 {b} 棵菜。菜园里一共有多少棵菜？"},
+        {"en": "{name} reads {b} pages every day. How many pages does {name} read in {a} days?",
+         "es": "{name} lee {b} páginas cada día. ¿Cuántas páginas lee en {a} días?",
+         "zh": "{name}每天读 {b} 页。{a} 天一共读多少页？"},
     ),
 }
 

@@ -14,6 +14,7 @@ family's `make` wrote; the split and the answer never depend on the wording.
 """
 
 import hashlib
+import re
 
 from nanoseek.data.tasks.common import Problem, with_boxed
 from nanoseek.data.tasks.composed_phrasings import COMPOSED, Group
@@ -788,6 +789,29 @@ TEMPLATES: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
 }
 
 
+def wording(template: str) -> str:
+    """A template reduced to its words (lower case, contractions spelled out, no punctuation):
+    two templates with the same wording ask the same question."""
+    text = template.lower().replace("what's", "what is")
+    return " ".join(re.sub(r"[^\w{}]+", " ", text).split())
+
+
+def clear_of_heldout(composed: dict[str, dict[str, tuple[Group, Group]]]) -> dict[str, dict[str, tuple[Group, Group]]]:
+    """The composed questions less any bare question that words a heldout template (an opener
+    and an expression can meet in one); it is dropped at its position in every language, so
+    the translations stay lined up."""
+    out = {}
+    for family, by_lang in composed.items():
+        clash = {i for lang, (bare, _) in by_lang.items() for i, (question,) in enumerate(bare)
+                 if wording(question) in {wording(t) for t in TEMPLATES[family][lang]["heldout"]}}
+        out[family] = {lang: (tuple(frame for i, frame in enumerate(bare) if i not in clash), stories)
+                       for lang, (bare, stories) in by_lang.items()}
+    return out
+
+
+TRAIN_COMPOSED = clear_of_heldout(COMPOSED)  # what training draws from
+
+
 def template_set(problem: Problem) -> str:
     """The name of the templates that fit a problem: its family, or for calendar questions
     the family and the question's kind."""
@@ -800,7 +824,7 @@ def template_groups(problem: Problem, style: str) -> tuple[Group, ...]:
     the arithmetic families, the composed bare questions and word problems."""
     name = template_set(problem)
     hand = tuple((t,) for t in TEMPLATES[name][problem.lang][style])
-    return (hand,) + COMPOSED[name][problem.lang] if style == "train" and name in COMPOSED else (hand,)
+    return (hand,) + TRAIN_COMPOSED[name][problem.lang] if style == "train" and name in TRAIN_COMPOSED else (hand,)
 
 
 def templates(problem: Problem, style: str) -> tuple[str, ...]:
