@@ -193,12 +193,12 @@ class Speedrun:
 
     def _eval(self) -> dict:
         """The final model gets the profile's whole evaluation; the SFT model, there for the
-        before/after comparison, only its greedy pass@1 and the open prompts (time)."""
+        before/after comparison of RL, all of it but the unseen phrasings (time)."""
         from dataclasses import replace
 
         from nanoseek.eval.evaluate import evaluate_dir
 
-        before = replace(self.profile.eval, k=0, unseen_phrasings=False)
+        before = replace(self.profile.eval, unseen_phrasings=False)
         summary = {}
         for name, model_dir, evaluation in [("sft", self.run_dir / "sft", before),
                                             ("rl", self.run_dir / "model", self.profile.eval)]:

@@ -7,8 +7,10 @@ import pytest
 
 from nanoseek.data.tasks import generate
 from nanoseek.data.tasks.arithmetic import (
-    addition_lines, carries, division_line, fact_drill, multiplication_lines, subtraction_lines, subtraction_steps,
+    addition_lines, carries, division_line, fact_drill, multiplication_lines, signed_difference_line,
+    signed_product_line, subtraction_lines, subtraction_steps,
 )
+from nanoseek.data.tasks.common import evaluate
 
 
 def test_addition_writes_one_line_per_column_with_its_carry():
@@ -64,6 +66,17 @@ def test_division_drills_read_the_product_table_backwards():
     facts = {(int(left[:-1].split("/")[0]), int(left[:-1].split("/")[1]), int(right)) for left, right in drill}
     assert all(n == d * q for n, d, q in facts)
     assert {(d, q) for _, d, q in facts} == {(d, q) for d in range(2, 10) for q in range(1, 10)}
+
+
+def test_signed_drills_are_the_linear_equations_facts():
+    import random
+
+    assert signed_product_line(-2, 7) == "-2*7 = -14" and signed_product_line(3, -4) == "3*(-4) = -12"
+    assert signed_difference_line(-2, 6) == "-2 - 6 = -8" and signed_difference_line(3, -4) == "3 + 4 = 7"
+    drill = fact_drill(random.Random(0), "±", 2000)
+    products = [left for left, _ in drill if "*" in left]
+    assert 800 < len(products) < 1200 and {"-2*7 =", "3*(-4) ="} <= set(products)
+    assert all(int(right) == evaluate(left[:-1].strip(), {}) for left, right in drill)
 
 
 def test_multiplication_builds_partial_products_from_digits_and_adds_them_by_columns():

@@ -11,7 +11,7 @@ from nanoseek.data.tasks.linear_equation import signed_sum_steps, steps_for
 def test_a_bracket_and_the_variable_on_both_sides():
     assert steps_for([("()", 9, -3)], [("x", 2), ("c", -69)], "v", "en") == [
         "9*(v - 3) = 2*v - 69",
-        "Expand: 9*v - 27 = 2*v - 69",
+        "Expand: 9*(-3) = -27, so 9*v - 27 = 2*v - 69",
         "Collect v on the left: 9 - 2 = 7, so 7*v - 27 = -69",
         "Move the constant: 7*v = -69 + 27 = 27 - 69",
         "27 - 69, column by column from the right:", "7-9=-2+10=8", "2-6-1=-5+10=5",
@@ -19,6 +19,12 @@ def test_a_bracket_and_the_variable_on_both_sides():
         "7*v = -42",
         "Divide by 7: 42/7=6, v = -6",
     ]
+
+
+def test_brackets_on_both_sides_write_each_constant_as_a_signed_fact_first():
+    steps = steps_for([("()", -2, 7)], [("()", 3, -4), ("c", 5)], "m", "zh")
+    assert steps[:3] == ["-2*(m + 7) = 3*(m - 4) + 5", "展开：-2*7 = -14，3*(-4) = -12，所以 -2*m - 14 = 3*m - 12 + 5",
+                         "把 m 移到左边：-2 - 3 = -5，所以 -5*m - 14 = -7"]
 
 
 def test_the_constant_first_or_on_the_right_is_rewritten_and_no_constant_moves_nothing():

@@ -13,6 +13,7 @@ from nanoseek.train import RunError
 from nanoseek.train.grpo import GRPOConfig
 from nanoseek.train.pretrain import DataConfig
 from nanoseek.eval import EvalConfig
+from nanoseek.eval.evaluate import EvalResults
 from nanoseek.train.trainer import TrainConfig
 
 
@@ -52,6 +53,16 @@ def test_report_has_the_tables_and_plots(finished_run):
                    "## RL stage rl: sft -> rl, per family", "![rl_pass_rate](rl_pass_rate.png)"]:
         assert needle in report
     assert (run_dir / "loss.png").stat().st_size > 0
+
+
+def test_the_rl_table_compares_greedy_and_sampled_decodings_before_and_after(finished_run):
+    run_dir, _ = finished_run
+    before = EvalResults.load(run_dir / "eval_sft.json")
+    assert before.sampled is not None and before.sampled.temperature == 0.6 and before.unseen is None
+    rl_section = (run_dir / "report.md").read_text().split("## RL stage rl")[1]
+    addition = next(line for line in rl_section.splitlines() if line.startswith("| addition |"))
+    cells = [c.strip() for c in addition.strip("|").split("|")]
+    assert len(cells) == 8 and "-" not in cells[4:], addition  # greedy and sampled pass@1, before and after
 
 
 def test_final_model_loads_here_and_in_transformers(finished_run):

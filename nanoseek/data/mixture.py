@@ -40,7 +40,7 @@ from nanoseek.data.tasks.arithmetic import close_difference, fact_drill
 from nanoseek.tokenizer import Tokenizer
 
 SOURCES = ("tasks", "drills", "chat", "text")
-DRILL_OPS = {"addition": "+", "subtraction": "-", "multiplication": "×", "linear_equation": "÷"}  # family -> facts
+DRILL_OPS = {"addition": "+", "subtraction": "-", "multiplication": "×", "linear_equation": "÷±"}  # family -> facts
 DRILL_LINES = 24  # facts per drill document
 CLOSE_TRIES = 40  # draws to find a close subtraction (about one in four is) before taking the last
 

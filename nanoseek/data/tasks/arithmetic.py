@@ -76,6 +76,17 @@ def division_line(dividend: int, divisor: int) -> str:
     return f"{dividend}/{divisor}={dividend // divisor}"
 
 
+def signed_product_line(k: int, m: int) -> str:
+    """A bracket's constant in a linear equation, k*(x + m) -> k*m: `-2*7 = -14`, `3*(-4) = -12`."""
+    return f"{k}*{m if m >= 0 else f'({m})'} = {k * m}"
+
+
+def signed_difference_line(a1: int, a2: int) -> str:
+    """A variable's coefficients collected on the left, a1 - a2 in the equation's signs:
+    `-2 - 6 = -8`, `3 + 4 = 7`."""
+    return (f"{a1} - {a2}" if a2 > 0 else f"{a1} + {-a2}") + f" = {a1 - a2}"
+
+
 def addition_lines(a: int, b: int) -> list[str]:
     """One line per column, right to left (`addition_line`); the last line's sum is whole."""
     lines, carry = [], 0
@@ -107,9 +118,10 @@ def subtraction_steps(a: int, b: int, lang: str) -> list[str]:
 
 def fact_drill(rng: random.Random, ops: str, n_lines: int) -> list[tuple[str, str]]:
     """n_lines one-digit facts in the traces' own line formats, as (left of the first `=`
-    with it, the rest): `7+5+1=` / `13`, `4-7=` / `-3+10=7`, `7×8=` / `56+3=59`, `56/7=` / `8`. The one-digit
-    tables are what a small model learns last from traces alone (each problem holds only a
-    few of them); a drilled fact costs a line, not a whole problem."""
+    with it, the rest): `7+5+1=` / `13`, `4-7=` / `-3+10=7`, `7×8=` / `56+3=59`, `56/7=` / `8`,
+    and for "±" the signed facts of linear equations, `-2*7 =` / ` -14`, `-2 - 6 =` / ` -8`.
+    The one-digit tables are what a small model learns last from traces alone (each problem
+    holds only a few of them); a drilled fact costs a line, not a whole problem."""
     lines = []
     for _ in range(n_lines):
         op, x, y = rng.choice(ops), rng.randrange(10), rng.randrange(10)
@@ -117,6 +129,9 @@ def fact_drill(rng: random.Random, ops: str, n_lines: int) -> list[tuple[str, st
         if op == "÷":
             divisor, quotient = rng.randint(2, 9), rng.randint(1, 9)
             line = division_line(divisor * quotient, divisor)
+        elif op == "±":
+            k, m = (rng.choice((-1, 1)) * rng.randint(1, 9) for _ in range(2))
+            line = (signed_product_line if rng.random() < 0.5 else signed_difference_line)(k, m)
         else:
             line = {"+": addition_line, "-": subtraction_line, "×": product_line}[op](x, y, c)
         left, _, right = line.partition("=")

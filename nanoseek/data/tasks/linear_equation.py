@@ -12,7 +12,8 @@ the brackets, collect the variable on the left, move the constant, divide.
 
 The arithmetic inside is the arithmetic families' own: the constant moves with the column
 lines of addition and subtraction (a signed sum written as a sum or difference of sizes
-first), products and differences of coefficients are one-digit facts, and the division is
+first), products and differences of coefficients are one-digit facts written out before
+the line that uses them (`Expand: -2*7 = -14, so ...`; signed facts are drilled), and the division is
 a one-digit fact read backwards (`56/7=8`, drilled beside the other tables), because the
 coefficient and the solution are one-digit. A division done in one step on larger numbers
 was the part a small model never learned (docs/experiments.md).
@@ -24,21 +25,22 @@ sides; 5 brackets on both sides.
 
 import random
 
-from nanoseek.data.tasks.arithmetic import HEADER, addition_lines, division_line, subtraction_steps
+from nanoseek.data.tasks.arithmetic import (HEADER, addition_lines, division_line, signed_difference_line,
+                                            signed_product_line, subtraction_steps)
 from nanoseek.data.tasks.common import Family, Problem, build, check_number
 
 CONSTANTS = 20  # largest size of a constant term
 VARIABLES = "abcdefghjkmnpqrstuvwxyz"  # no i, l, o: read as 1 and 0
 
 TEXT = {
-    "en": {"ask": "Solve for {x}: {equation}.", "expand": "Expand: {eq}", "rewrite": "Rewrite: {eq}",
-           "collect": "Collect {x} on the left: {difference} = {a}, so {eq}", "move": "Move the constant: {eq}",
+    "en": {"ask": "Solve for {x}: {equation}.", "expand": "Expand: {facts}, so {eq}", "rewrite": "Rewrite: {eq}",
+           "collect": "Collect {x} on the left: {difference}, so {eq}", "move": "Move the constant: {eq}",
            "divide": "Divide by {a}: {division}, {x} = {value}"},
-    "es": {"ask": "Resuelve para {x}: {equation}.", "expand": "Desarrollo: {eq}", "rewrite": "Reordeno: {eq}",
-           "collect": "Paso {x} a la izquierda: {difference} = {a}, así que {eq}",
+    "es": {"ask": "Resuelve para {x}: {equation}.", "expand": "Desarrollo: {facts}, así que {eq}", "rewrite": "Reordeno: {eq}",
+           "collect": "Paso {x} a la izquierda: {difference}, así que {eq}",
            "move": "Paso la constante al otro lado: {eq}", "divide": "Divido entre {a}: {division}, {x} = {value}"},
-    "zh": {"ask": "解关于 {x} 的方程：{equation}。", "expand": "展开：{eq}", "rewrite": "整理：{eq}",
-           "collect": "把 {x} 移到左边：{difference} = {a}，所以 {eq}", "move": "移项：{eq}",
+    "zh": {"ask": "解关于 {x} 的方程：{equation}。", "expand": "展开：{facts}，所以 {eq}", "rewrite": "整理：{eq}",
+           "collect": "把 {x} 移到左边：{difference}，所以 {eq}", "move": "移项：{eq}",
            "divide": "两边除以 {a}：{division}，{x} = {value}"},
 }
 
@@ -142,24 +144,22 @@ def evaluate_part(part: Part, value: int) -> int:
     return numbers[0] * value if kind == "x" else numbers[0] if kind == "c" else numbers[0] * (value + numbers[1])
 
 
-def difference_text(a1: int, a2: int) -> str:
-    return f"{a1} - {a2}" if a2 > 0 else f"{a1} + {-a2}"
-
-
 def steps_for(left: list[Part], right: list[Part], x: str, lang: str) -> list[str]:
     """The trace's lines: the equation, then expand, collect (or rewrite), move, divide."""
     t = TEXT[lang]
     steps = [equation_text(left, right, x)]
-    if any(p[0] == "()" for p in left + right):
+    brackets = [p for p in left + right if p[0] == "()"]
+    if brackets:  # each bracket's constant as a one-digit fact first, then the expanded equation
+        facts = ("，" if lang == "zh" else ", ").join(signed_product_line(k, m) for _, k, m in brackets)
         left, right = expanded(left), expanded(right)
-        steps.append(t["expand"].format(eq=equation_text(left, right, x)))
+        steps.append(t["expand"].format(facts=facts, eq=equation_text(left, right, x)))
     if not coefficient(left):  # the variable only on the right: swap the sides
         left, right = right, left
     a1, a2 = coefficient(left), coefficient(right)
     a, b, c = a1 - a2, constant(left), constant(right)
     normal, normal_right = [("x", a), *constant_term(b)], [("c", c)]
     if a2:
-        steps.append(t["collect"].format(x=x, difference=difference_text(a1, a2), a=a,
+        steps.append(t["collect"].format(x=x, difference=signed_difference_line(a1, a2),
                                          eq=equation_text(normal, normal_right, x)))
     elif (left, right) != (normal, normal_right):
         steps.append(t["rewrite"].format(eq=equation_text(normal, normal_right, x)))
