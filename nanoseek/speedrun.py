@@ -55,12 +55,12 @@ def _profiles() -> dict[str, Callable[[], Profile]]:
             model_preset="speedrun", vocab_size=4096, mixture=MixtureConfig(max_difficulty=SPEEDRUN_TOP_LEVEL),
             sft_task_chats=3000,
             # lr 1e-3, compiled, MTP only in the last tenth (docs/experiments.md); precision "auto" (bf16 on
-            # CPUs with bf16 units)
-            pretrain=TrainConfig(steps=1300, lr=1e-3, warmup_steps=20, router_bias_gamma=0.01,
+            # CPUs with bf16 units). SFT compiled too: it reuses pretraining's graphs (same shapes).
+            pretrain=TrainConfig(steps=1500, lr=1e-3, warmup_steps=20, router_bias_gamma=0.01,
                                  compile=True, mtp_start=0.9, **quiet),
             pretrain_data=DataConfig(batch_size=8, seq_len=256),
             sft=TrainConfig(steps=200, lr=5e-4, warmup_steps=10, schedule="cosine", router_bias_gamma=0.01,
-                            **quiet),
+                            compile=True, **quiet),
             sft_data=DataConfig(batch_size=8, seq_len=256),
             rl=GRPOConfig(steps=30, prompts_per_step=8, group_size=8, max_new_tokens=256, lr=2e-5,
                           families=("addition", "subtraction", "multiplication", "linear_equation"),

@@ -113,6 +113,29 @@ def test_mtp_joins_the_loss_at_mtp_start():
     assert not any(torch.equal(a, b) for a, b in zip(mtp_before, late.mtp.parameters()))
 
 
+def test_mtp_joining_a_compiled_model_compiles_only_the_mtp_part():
+    """The speedrun compiles pretraining and turns MTP on late: the body's graph (embedding,
+    layers, cross-entropy) must be the one graph of both phases, not compiled again."""
+    graphs = []
+
+    def record(gm, example_inputs):  # a backend that keeps each graph's code and runs it as traced
+        graphs.append(gm.code)
+        return gm.forward
+
+    model = _model()
+    compiled = torch.compile(model, backend=record)
+    x, y = next(Synthetic())
+    model.mtp_in_loss = False
+    assert compiled(x, labels=y).mtp.item() == 0.0
+    assert sum("layers_modules_0" in code for code in graphs) == 1
+    before = len(graphs)
+    model.mtp_in_loss = True
+    out = compiled(x, labels=y)
+    new = graphs[before:]
+    assert len(new) == 1 and "mtp_modules_0" in new[0] and "layers_modules_0" not in new[0]
+    assert torch.allclose(out.loss, model(x, labels=y).loss, rtol=1e-6) and out.mtp.item() > 1.0
+
+
 def test_metrics_report_no_mtp_loss_before_mtp_start(tmp_path):
     train(_cfg(steps=4, mtp_start=0.5, save_every=0), _model(), Synthetic(), out_dir=tmp_path)
     mtp = [m["mtp"] for m in read_metrics(tmp_path / ckpt.METRICS_FILE)]

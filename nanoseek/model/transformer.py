@@ -120,6 +120,9 @@ class Transformer(nn.Module):
 
     def _loss(self, h, balance, input_ids, labels, positions) -> LossOutput:
         ce = linear_cross_entropy(self.norm(h), self.lm_head.weight, labels)
+        # Under torch.compile the MTP part gets its own graph: when MTP joins the loss
+        # (TrainConfig.mtp_start) only that graph compiles, not the whole model again.
+        torch._dynamo.graph_break()
         positions = self._positions(input_ids, positions)
         mtp_losses = []
         for k, module in enumerate(self.mtp if self.mtp_in_loss else [], start=1):
