@@ -56,7 +56,7 @@ def _profiles() -> dict[str, Callable[[], Profile]]:
             sft_task_chats=3000,
             # lr 1e-3, compiled, MTP only in the last tenth (docs/experiments.md); precision "auto" (bf16 on
             # CPUs with bf16 units). SFT compiled too: it reuses pretraining's graphs (same shapes).
-            pretrain=TrainConfig(steps=1500, lr=1e-3, warmup_steps=20, router_bias_gamma=0.01,
+            pretrain=TrainConfig(steps=1700, lr=1e-3, warmup_steps=20, router_bias_gamma=0.01,
                                  compile=True, mtp_start=0.9, **quiet),
             pretrain_data=DataConfig(batch_size=8, seq_len=256),
             sft=TrainConfig(steps=200, lr=5e-4, warmup_steps=10, schedule="cosine", router_bias_gamma=0.01,

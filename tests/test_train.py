@@ -136,6 +136,26 @@ def test_mtp_joining_a_compiled_model_compiles_only_the_mtp_part():
     assert torch.allclose(out.loss, model(x, labels=y).loss, rtol=1e-6) and out.mtp.item() > 1.0
 
 
+def test_a_second_compiled_trainer_reuses_the_graphs_of_the_first(monkeypatch):
+    """SFT after pretraining in one process (the speedrun): pretraining's batches are views
+    sliced from [B, T+1], SFT's rows are contiguous, and both must run the same graphs."""
+    import functools
+
+    from torch._dynamo.utils import counters
+
+    torch._dynamo.reset()
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="eager"))  # tracing only
+
+    class Contiguous(Synthetic):
+        def __next__(self):
+            return tuple(t.contiguous() for t in super().__next__())
+
+    train(_cfg(steps=1, compile=True), _model(), Synthetic())
+    graphs = counters["stats"]["unique_graphs"]
+    train(_cfg(steps=1, compile=True), _model(seed=1), Contiguous())
+    assert graphs > 0 and counters["stats"]["unique_graphs"] == graphs
+
+
 def test_metrics_report_no_mtp_loss_before_mtp_start(tmp_path):
     train(_cfg(steps=4, mtp_start=0.5, save_every=0), _model(), Synthetic(), out_dir=tmp_path)
     mtp = [m["mtp"] for m in read_metrics(tmp_path / ckpt.METRICS_FILE)]

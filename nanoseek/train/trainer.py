@@ -431,8 +431,11 @@ class Trainer:
 
 
 def _to_device(batch: Batch, device: torch.device) -> Batch:
+    """The batch on the device, each tensor contiguous: loaders that slice inputs and labels
+    out of one [B, T+1] tensor give strided views, and a compiled step guards on strides, so
+    SFT (contiguous rows) would compile pretraining's graphs again."""
     if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
+        return batch.to(device, non_blocking=True).contiguous()
     if isinstance(batch, (tuple, list)):
         return type(batch)(_to_device(b, device) for b in batch)
     return batch
