@@ -1,17 +1,27 @@
 """DeepSeek-R1-Distill-Qwen-1.5B on the CPU: opening the checkpoint, time to first token and
-decode speed, ours (bf16 and int8 weights) against transformers in the same run.
+decode speed, ours (bf16 and int8 weights) against transformers, and optionally llama.cpp, in
+the same run.
 
 The checkpoint is generated here at R1-Distill-Qwen-1.5B's exact config.json with random
 weights (bf16, two safetensors shards and an index, as the released folder is), so nothing is
-downloaded; speed depends on the shapes, not on the values.
+downloaded; speed depends on the shapes, not on the values. Its tokenizer is a small
+byte-level BPE with the released one's pre-tokenizer and bos/eos ids: enough for a GGUF.
 
     python benchmarks/distill.py [--dir /tmp/r1-distill-qwen-1.5b] [--new-tokens 32] [--rounds 2]
+                                 [--llama-cpp LLAMA_CPP_BUILD_DIR]
 
 Each contender in turn (one 1.5B model in memory at a time): batch-1 decode tok/s (a 16-token
 prompt, prefill included), 8 streams (aggregate tok/s), time to first token of a 512-token
 prompt, best of --rounds (the least disturbed); opening times the loader alone (checkpoint to
-model, no import). llama.cpp is not measured: our GGUF export writes DeepSeek-V3's `deepseek2`
-layout only. Writes benchmarks/results/distill.json.
+model, no import).
+
+With --llama-cpp (a llama.cpp build folder holding bin/llama-bench and bin/llama-quantize):
+the checkpoint exported by our `export_gguf` to F16, and that quantized to Q8_0 by
+llama-quantize, each run by llama-bench on --threads threads, best of --rounds: the batch-1
+figure from its prompt+generation test (16 prompt tokens, then new-tokens - 1 decode steps:
+the same tokens and steps as ours), TTFT from its 512-token prompt test, and its decode-only
+speed besides (`decode_tok_s`). llama-bench runs no parallel streams and does not time
+loading: those cells stay empty. Writes benchmarks/results/distill.json.
 """
 
 from __future__ import annotations
@@ -19,15 +29,18 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import subprocess
 import time
 from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
 import nanoseek
 from nanoseek.inference import Engine, SamplingParams
 from nanoseek.inference.quantize import weight_report
+from nanoseek.interop.gguf import QWEN2_SPLIT, export_gguf
 
 RESULTS = Path(__file__).parent / "results" / "distill.json"
 
@@ -77,6 +90,25 @@ def write_checkpoint(directory: Path) -> None:
         weight_map |= dict.fromkeys(shard, name)
         del shard
     (directory / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
+
+
+def write_tokenizer(directory: Path) -> None:
+    """tokenizer.json and tokenizer_config.json: a byte-level BPE trained on this file's text,
+    with Qwen2's split (as R1-Distill-Qwen's) and bos/eos at the config's ids."""
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(QWEN2_SPLIT), behavior="isolated"),
+                                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator([Path(__file__).read_text()] * 4,
+                            trainers.BpeTrainer(vocab_size=1000, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    spec = json.loads(tok.to_str())
+    specials = {"<｜begin▁of▁sentence｜>": CONFIG["bos_token_id"], "<｜end▁of▁sentence｜>": CONFIG["eos_token_id"]}
+    spec["added_tokens"] = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+                             "normalized": False, "special": True} for t, i in specials.items()]
+    (directory / "tokenizer.json").write_text(json.dumps(spec, ensure_ascii=False))
+    bos, eos = specials
+    tok_cfg = {"bos_token": bos, "eos_token": eos, "add_bos_token": True, "add_eos_token": False}
+    (directory / "tokenizer_config.json").write_text(json.dumps(tok_cfg, ensure_ascii=False))
 
 
 def random_prompts(n: int, length: int, seed: int) -> list[list[int]]:
@@ -130,6 +162,43 @@ class Theirs:
         return timed(lambda: self.decode([prompt], 1))
 
 
+class LlamaCpp:
+    """llama.cpp's llama-bench on a GGUF of the checkpoint; `quantize`: llama-quantize's type name."""
+
+    def __init__(self, build: Path, directory: Path, quantize: str | None) -> None:
+        self.bin = build / "bin" if (build / "bin" / "llama-bench").exists() else build
+        self.gguf = directory / "model-f16.gguf"
+        if quantize is None:
+            export_gguf(directory, self.gguf, dtype="f16")  # written anew: never a stale export
+        else:
+            quantized = directory / f"model-{quantize.lower()}.gguf"
+            subprocess.run([str(self.bin / "llama-quantize"), str(self.gguf), str(quantized), quantize],
+                           check=True, capture_output=True)
+            self.gguf = quantized
+        self.weights = {"weight_bytes": self.gguf.stat().st_size}
+
+    def measure(self, rounds: int, new_tokens: int, threads: int) -> dict[str, float]:
+        tests = self.bench(["-r", str(rounds), "-t", str(threads), "-p", "512", "-n", str(new_tokens),
+                            "-pg", f"16,{new_tokens - 1}"])
+        # 16 prompt tokens and new_tokens - 1 decode steps give new_tokens tokens, as ours count them
+        b1 = max(new_tokens * 1e9 / ns for ns in tests[(16, new_tokens - 1)]["samples_ns"])
+        return {"b1_tok_s": round(b1, 2), "b8_tok_s": None,
+                "ttft_512_s": round(min(tests[(512, 0)]["samples_ns"]) / 1e9, 2),
+                "decode_tok_s": round(max(tests[(0, new_tokens)]["samples_ts"]), 2),
+                "repack": tests[(512, 0)]["repack"]}
+
+    def bench(self, args: list[str]) -> dict[tuple[int, int], dict]:
+        """llama-bench's JSON results by (n_prompt, n_gen). Where its repacked weights crash, again
+        without repacking: on x86 that repacking is AMX's (Q8_0 only), which a CPU may report but
+        not run (a virtual machine's, for one)."""
+        cmd = [str(self.bin / "llama-bench"), "-m", str(self.gguf), "-o", "json", *args]
+        run = subprocess.run(cmd, capture_output=True, text=True)
+        if run.returncode != 0:
+            print(f"llama-bench exited {run.returncode}; again with --repack 0", flush=True)
+            run = subprocess.run([*cmd, "--repack", "0"], capture_output=True, text=True, check=True)
+        return {(t["n_prompt"], t["n_gen"]): t for t in json.loads(run.stdout)}
+
+
 def measure(contender, rounds: int, new_tokens: int) -> dict[str, float]:
     one, eight, long = random_prompts(1, 16, 0), random_prompts(8, 16, 1), random_prompts(1, 512, 2)[0]
     contender.decode(one, 2)  # warm-up
@@ -148,11 +217,15 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--llama-cpp", type=Path, metavar="BUILD_DIR",
+                        help="also measure llama.cpp (F16 and Q8_0) with the binaries of this build")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if not (args.dir / "model.safetensors.index.json").exists():
         print(f"writing a random-weight R1-Distill-Qwen-1.5B checkpoint to {args.dir} ...", flush=True)
         write_checkpoint(args.dir)
+    if not (args.dir / "tokenizer.json").exists():
+        write_tokenizer(args.dir)
     rows = {}
     for name, make in [("ours bf16", lambda: Ours(args.dir, None, args.new_tokens)),
                        ("ours int8", lambda: Ours(args.dir, "int8", args.new_tokens)),
@@ -166,18 +239,36 @@ def main() -> None:
         print(f"{name}: {row}", flush=True)
         del contender
         gc.collect()
-    base = rows["transformers bf16"]["b1_tok_s"]
-    print("| contender | open s | b1 tok/s | vs transformers | 8 streams tok/s | 8 streams / b1 | TTFT 512 s |")
-    print("|---|---|---|---|---|---|---|")
-    for name, r in rows.items():
-        print(f"| {name} | {r['open_s']} | {r['b1_tok_s']} | {r['b1_tok_s'] / base:.2f}x | {r['b8_tok_s']} | "
-              f"{r['b8_tok_s'] / r['b1_tok_s']:.2f}x | {r['ttft_512_s']} |")
+    if args.llama_cpp:
+        for name, quantize in [("llama.cpp f16", None), ("llama.cpp q8_0", "Q8_0")]:  # f16 first: q8_0 is made from it
+            contender = LlamaCpp(args.llama_cpp, args.dir, quantize)
+            rows[name] = {"open_s": None, "weight_mib": round(contender.weights["weight_bytes"] / 2**20)}
+            rows[name] |= contender.measure(args.rounds, args.new_tokens, args.threads)
+            print(f"{name}: {rows[name]}", flush=True)
+    print_table(rows)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     meta = {"config": "DeepSeek-R1-Distill-Qwen-1.5B (random weights)", "threads": args.threads,
             "new_tokens": args.new_tokens, "rounds": args.rounds, "torch": torch.__version__,
             "note": "open_s of the first contender reads the files from the page cache if they were just written"}
+    if args.llama_cpp:
+        meta["llama_cpp"] = str(args.llama_cpp.resolve())
     RESULTS.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     print(f"wrote {RESULTS}")
+
+
+def print_table(rows: dict[str, dict]) -> None:
+    """Markdown; a cell a contender has no figure for (None) is "-"."""
+    base = rows["transformers bf16"]["b1_tok_s"]
+
+    def cell(value, fmt: str = "{}") -> str:
+        return "-" if value is None else fmt.format(value)
+
+    print("| contender | open s | b1 tok/s | vs transformers | 8 streams tok/s | 8 streams / b1 | TTFT 512 s |")
+    print("|---|---|---|---|---|---|---|")
+    for name, r in rows.items():
+        streams = None if r["b8_tok_s"] is None else r["b8_tok_s"] / r["b1_tok_s"]
+        print(f"| {name} | {cell(r['open_s'])} | {r['b1_tok_s']} | {r['b1_tok_s'] / base:.2f}x | "
+              f"{cell(r['b8_tok_s'])} | {cell(streams, '{:.2f}x')} | {r['ttft_512_s']} |")
 
 
 if __name__ == "__main__":

@@ -412,7 +412,8 @@ def _run_eval(args: argparse.Namespace) -> int:
 def _add_export(sub) -> None:
     p = sub.add_parser("export", help="convert a checkpoint for another runtime (GGUF for llama.cpp)")
     p.add_argument("--model", required=True, help="checkpoint directory (config.json, safetensors, tokenizer)")
-    p.add_argument("--format", default="gguf", choices=["gguf"], help="gguf: llama.cpp's deepseek2 (default)")
+    p.add_argument("--format", default="gguf", choices=["gguf"],
+                   help="gguf (default): llama.cpp's deepseek2, qwen2 or llama, by the checkpoint's model_type")
     p.add_argument("--out", required=True, help="output file, e.g. model-f16.gguf")
     p.add_argument("--dtype", default="f16", choices=["f32", "f16"],
                    help="weight type (default f16; norms, biases and the router stay f32)")
@@ -422,12 +423,13 @@ def _add_export(sub) -> None:
 def _run_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from nanoseek.interop.gguf import export_gguf
+    from nanoseek.interop.gguf import architecture, export_gguf
 
     if Path(args.out).is_dir():
         raise ValueError(f"--out {args.out} is a directory; give a file name such as model.gguf")
     out = export_gguf(args.model, args.out, dtype=args.dtype)
-    print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB, deepseek2, {args.dtype})", file=sys.stderr)
+    print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB, {architecture(args.model)}, {args.dtype})",
+          file=sys.stderr)
     return 0
 
 

@@ -3,8 +3,13 @@
     from nanoseek.interop.gguf import export_gguf
     export_gguf("runs/speedrun/final", "speedrun-f16.gguf", dtype="f16")
 
-llama.cpp runs DeepSeek-V3 under its `deepseek2` architecture. What it expects, as its own
-converter (`convert_hf_to_gguf.py`, DeepseekV2Model) writes it, and the choices made here:
+The llama.cpp architecture follows config.json's model_type (LAYOUTS): DeepSeek-V3 runs under
+`deepseek2` (this module); the R1-Distill checkpoints (`qwen2`, `llama`) under llama.cpp's
+architectures of those names (gguf_llama.py, which also holds the tensor names and keys that
+deepseek2 shares with them). Tokenizer and file writing are here, for all three.
+
+What deepseek2 expects, as llama.cpp's own converter (`convert_hf_to_gguf.py`, DeepseekV2Model)
+writes it, and the choices made here:
 
 - MLA is stored as MQA over the latent: `head_count_kv = 1`, `key_length = kv_lora_rank +
   qk_rope_head_dim` and `value_length = kv_lora_rank` (one latent "head" shared by all heads),
@@ -26,25 +31,31 @@ converter (`convert_hf_to_gguf.py`, DeepseekV2Model) writes it, and the choices 
   0.1 * mscale_all_dim` (llama.cpp's softmax temperature). llama.cpp has no `mscale` of its own
   (cos/sin are left unscaled, as V3's mscale == mscale_all_dim gives): a config where they
   differ is refused rather than exported to run differently.
-- Tokenizer: byte-level BPE as `tokenizer.ggml.model = "gpt2"` with our vocabulary and merges.
-  The pre-tokenizer is "smollm": llama.cpp's split for it is one token per digit, then GPT-2's
-  regex, which is exactly ours (`Digits(individual_digits=True)` + `ByteLevel`). Special tokens
-  (bos, eos, pad, roles) are CONTROL; `<think>`/`</think>` are USER_DEFINED (atomic, not
-  special: they stay visible in the output, as in DeepSeek-R1); ids the tokenizer lacks up to
-  `vocab_size` are UNUSED `[PAD{i}]`. The chat template and add_bos = False come from
-  tokenizer_config.json (our template writes bos itself).
+- Tokenizer (every architecture): byte-level BPE as `tokenizer.ggml.model = "gpt2"` with the
+  checkpoint's vocabulary and merges. The pre-tokenizer name is the llama.cpp split that equals
+  tokenizer.json's pre_tokenizer (PRE_TOKENIZERS), any other is refused: "smollm" is one token
+  per digit, then GPT-2's regex, exactly ours (`Digits(individual_digits=True)` + `ByteLevel`);
+  "deepseek-r1-qwen" and "llama-bpe" are the Split regexes of R1-Distill-Qwen's and
+  R1-Distill-Llama's tokenizers (Qwen2's and Llama 3's). Special tokens (bos, eos, pad, roles)
+  are CONTROL; added tokens that are not special, such as our `<think>`/`</think>`, are
+  USER_DEFINED (atomic, and they stay visible in the output, as in DeepSeek-R1); ids the
+  tokenizer lacks up to `vocab_size` are UNUSED `[PAD{i}]`. The chat template, add_bos and
+  add_eos come from tokenizer_config.json (our template writes bos itself: add_bos = False).
 - Types: `f32` everything; `f16` the matrices, with norms, biases and the router
   (`ffn_gate_inp`) kept in f32 as llama.cpp's converter keeps them.
 
-The whole model is held in memory once while writing: fine at nanoseek sizes.
+Tensors are written one at a time as they are read; deepseek2's are all read first (experts are
+stacked across files), so its whole model is held in memory once: fine at nanoseek sizes.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Literal
+from typing import Any, Callable, Iterator, Literal
 
 import gguf
 import numpy as np
@@ -52,30 +63,45 @@ import torch
 from safetensors import safe_open
 
 from nanoseek.config import ModelConfig
-from nanoseek.interop.hf import _weight_files, load_config
+from nanoseek.interop import gguf_llama
+from nanoseek.interop.gguf_llama import Planned
+from nanoseek.interop.hf import _config_json, _weight_files, load_config
+from nanoseek.model.llama import MODEL_TYPES
 
-ARCH = "deepseek2"
-TOKENIZER_PRE = "smollm"
 DTYPES = ("f32", "f16")
 
-# HF key (regex; the group is the decoder layer) -> GGUF name. Shapes are written as stored ([out, in]);
-# GGUF lists dimensions innermost first, so llama.cpp reads them as {in, out}.
-TENSOR_TABLE: list[tuple[str, str]] = [
-    (r"model\.embed_tokens\.weight", "token_embd.weight"),
-    (r"model\.norm\.weight", "output_norm.weight"),
-    (r"lm_head\.weight", "output.weight"),
-    (r"model\.layers\.(\d+)\.input_layernorm\.weight", "blk.{}.attn_norm.weight"),
-    (r"model\.layers\.(\d+)\.post_attention_layernorm\.weight", "blk.{}.ffn_norm.weight"),
-    (r"model\.layers\.(\d+)\.self_attn\.q_proj\.weight", "blk.{}.attn_q.weight"),
+# tokenizer.json's pre_tokenizer, step by step (see _pre_tokenizer_steps) -> the llama.cpp
+# pre-tokenizer that splits text the same way (llama-vocab.cpp holds the same regexes).
+QWEN2_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
+               r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+LLAMA3_SPLIT = QWEN2_SPLIT.replace(r"|\p{N}|", r"|\p{N}{1,3}|")  # digits in runs of up to 3
+PRE_TOKENIZERS: dict[tuple, str] = {
+    (("Digits", True), ("ByteLevel", False, True)): "smollm",  # ours
+    (("Split", QWEN2_SPLIT, "Isolated", False), ("ByteLevel", False, False)): "deepseek-r1-qwen",
+    (("Split", LLAMA3_SPLIT, "Isolated", False), ("ByteLevel", False, False)): "llama-bpe",
+}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one llama.cpp architecture holds a checkpoint; `cfg` is the checkpoint's config."""
+
+    arch: str
+    load_config: Callable[[Path], Any]  # (model_dir) -> cfg
+    check: Callable[[Any], None]  # (cfg): ValueError for what the architecture cannot express
+    write_hparams: Callable[[gguf.GGUFWriter, Any], None]  # (writer, cfg)
+    tensors: Callable[[Path, Any], Iterator[Planned]]  # (model_dir, cfg), in file order
+    shapes: Callable[[Any], dict[str, tuple[int, ...]]]  # (cfg): every tensor llama.cpp loads
+
+
+# The decoder's names (gguf_llama.TENSOR_TABLE) and MLA's and DeepSeekMoE's. Shapes are written
+# as stored ([out, in]); GGUF lists dimensions innermost first, so llama.cpp reads them as {in, out}.
+TENSOR_TABLE: list[tuple[str, str]] = gguf_llama.TENSOR_TABLE + [
     (r"model\.layers\.(\d+)\.self_attn\.q_a_proj\.weight", "blk.{}.attn_q_a.weight"),
     (r"model\.layers\.(\d+)\.self_attn\.q_a_layernorm\.weight", "blk.{}.attn_q_a_norm.weight"),
     (r"model\.layers\.(\d+)\.self_attn\.q_b_proj\.weight", "blk.{}.attn_q_b.weight"),
     (r"model\.layers\.(\d+)\.self_attn\.kv_a_proj_with_mqa\.weight", "blk.{}.attn_kv_a_mqa.weight"),
     (r"model\.layers\.(\d+)\.self_attn\.kv_a_layernorm\.weight", "blk.{}.attn_kv_a_norm.weight"),
-    (r"model\.layers\.(\d+)\.self_attn\.o_proj\.weight", "blk.{}.attn_output.weight"),
-    (r"model\.layers\.(\d+)\.mlp\.gate_proj\.weight", "blk.{}.ffn_gate.weight"),
-    (r"model\.layers\.(\d+)\.mlp\.up_proj\.weight", "blk.{}.ffn_up.weight"),
-    (r"model\.layers\.(\d+)\.mlp\.down_proj\.weight", "blk.{}.ffn_down.weight"),
     (r"model\.layers\.(\d+)\.mlp\.gate\.weight", "blk.{}.ffn_gate_inp.weight"),
     (r"model\.layers\.(\d+)\.mlp\.gate\.e_score_correction_bias", "blk.{}.exp_probs_b.bias"),
     (r"model\.layers\.(\d+)\.mlp\.shared_experts\.gate_proj\.weight", "blk.{}.ffn_gate_shexp.weight"),
@@ -91,29 +117,57 @@ F32_ALWAYS = re.compile(r".*(_norm\.weight|\.bias|ffn_gate_inp\.weight)")  # sma
 
 def export_gguf(model_dir: str | Path, out: str | Path, dtype: Literal["f32", "f16"] = "f16") -> Path:
     """Write `model_dir` (config.json, safetensors, tokenizer.json, tokenizer_config.json) as a
-    llama.cpp `deepseek2` GGUF at `out`. Raises ValueError / FileNotFoundError on bad input
-    before anything is written."""
+    llama.cpp GGUF at `out`, in the architecture of its model_type (LAYOUTS). Raises
+    ValueError / FileNotFoundError on bad input before anything is written."""
     model_dir, out = Path(model_dir), Path(out)
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
-    cfg = load_config(model_dir)
-    _check_supported(cfg)
+    layout = LAYOUTS[_model_type(model_dir)]
+    cfg = layout.load_config(model_dir)
+    layout.check(cfg)
     vocab = _vocab(model_dir, cfg)
-    tensors = _check_shapes(list(_tensors(model_dir, cfg)), cfg)  # all read and checked before writing
+    planned = _check_shapes(list(layout.tensors(model_dir, cfg)), layout.shapes(cfg), cfg.tie_word_embeddings)
     out.parent.mkdir(parents=True, exist_ok=True)
-    writer = gguf.GGUFWriter(out, ARCH)
+    part = out.with_name(out.name + ".part")  # renamed once complete: never a torn file at `out`
+    writer = gguf.GGUFWriter(part, layout.arch)
     writer.add_name(model_dir.resolve().name)
     writer.add_file_type(gguf.LlamaFileType.ALL_F32 if dtype == "f32" else gguf.LlamaFileType.MOSTLY_F16)
-    _write_hparams(writer, cfg)
+    layout.write_hparams(writer, cfg)
     _write_vocab(writer, vocab)
-    for name, t in tensors:
-        half = dtype == "f16" and t.ndim > 1 and not F32_ALWAYS.fullmatch(name)
-        writer.add_tensor(name, t.numpy().astype(np.float16 if half else np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
+    try:
+        _write_tensors(writer, planned, dtype)
+    except BaseException:
+        writer.close()
+        part.unlink(missing_ok=True)
+        raise
     writer.close()
-    return out
+    return part.replace(out)
+
+
+def architecture(model_dir: str | Path) -> str:
+    """The llama.cpp architecture `model_dir` exports to, by its config.json's model_type."""
+    return LAYOUTS[_model_type(Path(model_dir))].arch
+
+
+def _model_type(model_dir: Path) -> str:
+    model_type = _config_json(model_dir).get("model_type")
+    if model_type not in LAYOUTS:
+        raise ValueError(f"{model_dir / 'config.json'}: model_type must be one of {sorted(LAYOUTS)} "
+                         f"for GGUF export, got {model_type!r}")
+    return model_type
+
+
+def _write_tensors(w: gguf.GGUFWriter, planned: list[Planned], dtype: str) -> None:
+    """Header and tensor infos, then each tensor's data as it is read: one tensor in memory at a time."""
+    types = [np.dtype(np.float16 if dtype == "f16" and len(shape) > 1 and not F32_ALWAYS.fullmatch(name)
+                      else np.float32) for name, shape, _ in planned]
+    for (name, shape, _), ty in zip(planned, types):
+        w.add_tensor_info(name, shape, ty, math.prod(shape) * ty.itemsize)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_ti_data_to_file()
+    for (_, _, read), ty in zip(planned, types):
+        w.write_tensor_data(read().numpy().astype(ty))
 
 
 # ---- hyperparameters -----------------------------------------------------------------------
@@ -127,16 +181,9 @@ def _check_supported(cfg: ModelConfig) -> None:
                          f"(it has no separate cos/sin scale), got {s['mscale']} and {s['mscale_all_dim']}")
 
 
-def _write_hparams(w, cfg: ModelConfig) -> None:
-    w.add_block_count(cfg.num_hidden_layers)  # MTP layers are not exported
-    w.add_context_length(cfg.max_position_embeddings)
-    w.add_embedding_length(cfg.hidden_size)
-    w.add_feed_forward_length(cfg.intermediate_size)
-    w.add_head_count(cfg.num_attention_heads)
+def _write_hparams(w: gguf.GGUFWriter, cfg: ModelConfig) -> None:
+    gguf_llama.write_common_hparams(w, cfg)  # block_count: MTP layers are not exported
     w.add_head_count_kv(1)  # MLA runs as MQA over the shared latent
-    w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
-    w.add_vocab_size(cfg.vocab_size)
-    w.add_rope_freq_base(cfg.rope_theta)
     w.add_rope_dimension_count(cfg.qk_rope_head_dim)
     w.add_q_lora_rank(cfg.q_lora_rank or 0)  # required by llama.cpp; 0 = plain attn_q
     w.add_kv_lora_rank(cfg.kv_lora_rank)
@@ -174,7 +221,7 @@ def _write_hparams(w, cfg: ModelConfig) -> None:
 # ---- tokenizer -----------------------------------------------------------------------------
 
 
-def _vocab(model_dir: Path, cfg: ModelConfig) -> dict:
+def _vocab(model_dir: Path, cfg: Any) -> dict:
     """Token strings, types, merges and special ids from tokenizer.json / tokenizer_config.json."""
     files = {name: model_dir / name for name in ("tokenizer.json", "tokenizer_config.json")}
     for name, path in files.items():
@@ -209,15 +256,41 @@ def _vocab(model_dir: Path, cfg: ModelConfig) -> dict:
         content = value.get("content") if isinstance(value, dict) else value
         return ids.get(content) if content else None
 
-    return {"tokens": tokens, "types": types, "merges": merges, "bos": special("bos_token"),
-            "eos": special("eos_token"), "pad": special("pad_token"),
+    return {"tokens": tokens, "types": types, "merges": merges, "pre": _pre_tokenizer(spec),
+            "bos": special("bos_token"), "eos": special("eos_token"), "pad": special("pad_token"),
             "add_bos": bool(tok_cfg.get("add_bos_token", False)), "add_eos": bool(tok_cfg.get("add_eos_token", False)),
             "chat_template": tok_cfg.get("chat_template")}
 
 
-def _write_vocab(w, vocab: dict) -> None:
+def _pre_tokenizer(spec: dict) -> str:
+    """llama.cpp's name for tokenizer.json's pre_tokenizer; a ValueError for one it has no match for."""
+    steps = _pre_tokenizer_steps(spec.get("pre_tokenizer") or {})
+    if steps not in PRE_TOKENIZERS:
+        raise ValueError(f"tokenizer.json: llama.cpp has no pre-tokenizer known to split text as this one does "
+                         f"{steps}; supported: {sorted(PRE_TOKENIZERS.values())}")
+    return PRE_TOKENIZERS[steps]
+
+
+def _pre_tokenizer_steps(pre: dict) -> tuple:
+    """Each step of a pre_tokenizer as a tuple of the settings that change how text is split."""
+    steps = pre.get("pretokenizers", []) if pre.get("type") == "Sequence" else [pre]
+    out = []
+    for step in steps:
+        kind = step.get("type")
+        if kind == "Digits":
+            out.append((kind, step.get("individual_digits", False)))
+        elif kind == "ByteLevel":
+            out.append((kind, step.get("add_prefix_space", True), step.get("use_regex", True)))
+        elif kind == "Split":
+            out.append((kind, step.get("pattern", {}).get("Regex"), step.get("behavior"), step.get("invert", False)))
+        else:
+            out.append((kind,))
+    return tuple(out)
+
+
+def _write_vocab(w: gguf.GGUFWriter, vocab: dict) -> None:
     w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre(TOKENIZER_PRE)
+    w.add_tokenizer_pre(vocab["pre"])
     w.add_token_list(vocab["tokens"])
     w.add_token_types(vocab["types"])
     w.add_token_merges(vocab["merges"])
@@ -253,12 +326,18 @@ def _tensors(model_dir: Path, cfg: ModelConfig) -> Iterator[tuple[str, torch.Ten
         elif m := KV_B.fullmatch(key):
             yield from _split_kv_b(int(m.group(1)), t, cfg)
         else:
-            name = _gguf_name(key)
+            name = gguf_llama.gguf_name(key, TENSOR_TABLE)
             yield name, rope_fix(name, t)
     if experts:
         layer, kind = next(iter(experts))
         raise ValueError(f"layer {layer} has {len(experts[(layer, kind)])} {kind}_proj experts, "
                          f"config says n_routed_experts={cfg.n_routed_experts}")
+
+
+def _planned(model_dir: Path, cfg: ModelConfig) -> Iterator[Planned]:
+    """deepseek2's tensors, read up front: a layer's experts are stacked, so may span files."""
+    for name, t in _tensors(model_dir, cfg):
+        yield name, tuple(t.shape), lambda t=t: t
 
 
 def tensor_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
@@ -289,9 +368,9 @@ def tensor_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _check_shapes(tensors: list[tuple[str, torch.Tensor]], cfg: ModelConfig) -> list[tuple[str, torch.Tensor]]:
-    expected, got = tensor_shapes(cfg), {name: tuple(t.shape) for name, t in tensors}
-    if cfg.tie_word_embeddings and "output.weight" not in got:
+def _check_shapes(planned: list[Planned], expected: dict[str, tuple[int, ...]], tied: bool) -> list[Planned]:
+    got = {name: shape for name, shape, _ in planned}
+    if tied and "output.weight" not in got:
         del expected["output.weight"]  # llama.cpp then reuses token_embd
     missing, extra = sorted(expected.keys() - got.keys()), sorted(got.keys() - expected.keys())
     if missing or extra:
@@ -299,15 +378,7 @@ def _check_shapes(tensors: list[tuple[str, torch.Tensor]], cfg: ModelConfig) -> 
     for name, shape in got.items():
         if shape != expected[name]:
             raise ValueError(f"tensor {name} has shape {shape}, config implies {expected[name]}")
-    return tensors
-
-
-def _gguf_name(key: str) -> str:
-    for pattern, template in TENSOR_TABLE:
-        m = re.fullmatch(pattern, key)
-        if m:
-            return template.format(*m.groups())
-    raise ValueError(f"no GGUF name for checkpoint tensor {key!r}")
+    return planned
 
 
 def _split_kv_b(layer: int, w: torch.Tensor, cfg: ModelConfig) -> Iterator[tuple[str, torch.Tensor]]:
@@ -322,7 +393,7 @@ def _rope_permuter(cfg: ModelConfig) -> Callable[[str, torch.Tensor], torch.Tens
     """For rope_interleave=False: reorder the rotary rows of the query and of k_rope from halves
     (x_i pairs with x_{i+R/2}) to adjacent pairs, the layout llama.cpp rotates."""
     r, nope, kv = cfg.qk_rope_head_dim, cfg.qk_nope_head_dim, cfg.kv_lora_rank
-    pairs = torch.tensor([i // 2 + (i % 2) * (r // 2) for i in range(r)])  # new row -> old row
+    pairs = gguf_llama.halves_to_pairs(r)
 
     def permute(name: str, t: torch.Tensor) -> torch.Tensor:
         if cfg.rope_interleave:
@@ -337,3 +408,11 @@ def _rope_permuter(cfg: ModelConfig) -> Callable[[str, torch.Tensor], torch.Tens
         return t
 
     return permute
+
+
+# config.json's model_type -> how llama.cpp holds it
+LAYOUTS: dict[str, Layout] = {
+    "deepseek_v3": Layout("deepseek2", load_config, _check_supported, _write_hparams, _planned, tensor_shapes),
+    **{t: Layout(t, gguf_llama.load_config, gguf_llama.check_supported, gguf_llama.write_hparams,
+                 gguf_llama.tensors, gguf_llama.tensor_shapes) for t in MODEL_TYPES},
+}
