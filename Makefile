@@ -45,8 +45,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	@touch $(STAMP)
 
+# One worker per core (at most 4): each test runs on one thread, and the slowest ones wait on
+# torch.compile, which a second worker overlaps.
 test: setup browser web
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --maxprocesses 4 --dist worksteal
 
 bench: setup
 	$(PY) benchmarks/train_step.py
