@@ -108,7 +108,8 @@ def bench_preset(name: str, batch: int, seq: int, reps: int, compile_modes: list
             step()
             first[key] = time.perf_counter() - t
             steps[key] = step
-            flops[key] = Transformer.flops_per_token(_Shim(c, model), seq)
+            # our formula on the config each variant computes (transformers' model: ours minus MTP)
+            flops[key] = (model if isinstance(model, Transformer) else Transformer(c)).flops_per_token(seq)
             print(f"  {name} {key}: ready ({first[key]:.1f}s for 2 warm-up steps)", flush=True)
         except Exception as e:  # noqa: BLE001  (a variant that cannot run is reported, not fatal)
             print(f"  {name} {key}: failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}", flush=True)
@@ -130,18 +131,6 @@ def bench_preset(name: str, batch: int, seq: int, reps: int, compile_modes: list
                                 "flops_per_token": flops[key], "warmup_2_steps_s": round(first[key], 2),
                                 "step_s": [round(t, 4) for t in times[key]]}
     return out
-
-
-class _Shim:
-    """flops_per_token needs only .config and num_params(active=True): our formula, applied to
-    the config each variant computes (transformers' model has the same weights minus MTP)."""
-
-    def __init__(self, cfg, model):
-        self.config = cfg
-        self._model = Transformer(cfg) if not isinstance(model, Transformer) else model
-
-    def num_params(self, active=False):
-        return self._model.num_params(active=active)
 
 
 def _write(args, results: list[dict], peak_before: float, peak_after: float) -> None:

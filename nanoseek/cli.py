@@ -49,6 +49,8 @@ def _add_train_options(p: argparse.ArgumentParser, *, lr: float, schedule: str, 
     g.add_argument("--save-every", type=int, default=100, help="checkpoint period in steps (0 = end only)")
     g.add_argument("--keep-last", type=int, default=3, help="checkpoints kept")
     g.add_argument("--max-bad-steps", type=int, default=5, help="NaN/inf steps in a row before aborting")
+    g.add_argument("--max-seconds", type=float, default=None,
+                   help="wall-time budget: train the steps that fit (planned from the measured speed)")
     g.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False,
                    help="torch.compile the training step (--no-compile: eager)")
     g.add_argument("--parallel", default="ddp", help="under torchrun: ddp, fsdp or replicate")
@@ -68,7 +70,7 @@ def _train_config(args: argparse.Namespace):
         warmup_steps=args.warmup_steps, decay_frac=args.decay_frac, min_lr_ratio=args.min_lr_ratio,
         weight_decay=args.weight_decay, grad_clip=args.grad_clip, router_bias_gamma=args.router_bias_gamma,
         compile=args.compile, parallel=args.parallel, save_every=args.save_every, keep_last=args.keep_last,
-        max_bad_steps=args.max_bad_steps, log_every=args.log_every,
+        max_bad_steps=args.max_bad_steps, max_seconds=args.max_seconds, log_every=args.log_every,
         progress=False if args.no_progress else None, precision=args.precision,
     )
 
@@ -320,7 +322,7 @@ def _add_rl(sub) -> None:
     g.add_argument("--max-refill-rounds", type=int, help="dynamic sampling's extra rollout rounds per step, at most")
     g.add_argument("--partial-credit", type=float, help="weight of the partial-credit reward (digits right; default 0)")
     g.add_argument("--reward-weights", default=None, help="accuracy,format,language (default 1,0.2,0.1)")
-    g.add_argument("--max-seconds", type=float, help="stop RL after this wall time")
+    g.add_argument("--max-seconds", type=float, help="wall-time budget: stop RL before the step that would pass it")
     g.add_argument("--save-every", type=int, help="checkpoint period in steps (0 = end only)")
     _add_eval_options(p)
     p.set_defaults(run=_run_rl)

@@ -31,6 +31,9 @@ from nanoseek.train.trainer import TrainConfig
 STAGES = ("tokenizer", "pretrain", "sft", "rl", "eval", "report")
 TOKENIZER_TASK_CHATS = 3000  # generated task chats the tokenizer is trained on (beside all other text)
 SPEEDRUN_TOP_LEVEL = 3  # the hardest task level the speedrun pretrains on, and so reinforces and evaluates
+# The speedrun's 20 minutes: pretraining and SFT plan the steps that fit these budgets (a CPU with
+# bf16 units fits all of them), GRPO stops at its own; tokenizer, evaluation and report take the rest.
+PRETRAIN_SECONDS, SFT_SECONDS = 600, 150
 
 
 @dataclass
@@ -56,11 +59,12 @@ def _profiles() -> dict[str, Callable[[], Profile]]:
             sft_task_chats=3000,
             # lr 1e-3, compiled, MTP only in the last tenth (docs/experiments.md); precision "auto" (bf16 on
             # CPUs with bf16 units). SFT compiled too: it reuses pretraining's graphs (same shapes).
+            # max_seconds: the 20 minutes hold on slower CPUs too, which train fewer steps (budget.py).
             pretrain=TrainConfig(steps=1700, lr=1e-3, warmup_steps=20, router_bias_gamma=0.01,
-                                 compile=True, mtp_start=0.9, **quiet),
+                                 compile=True, mtp_start=0.9, max_seconds=PRETRAIN_SECONDS, **quiet),
             pretrain_data=DataConfig(batch_size=8, seq_len=256),
             sft=TrainConfig(steps=200, lr=5e-4, warmup_steps=10, schedule="cosine", router_bias_gamma=0.01,
-                            compile=True, **quiet),
+                            compile=True, max_seconds=SFT_SECONDS, **quiet),
             sft_data=DataConfig(batch_size=8, seq_len=256),
             rl=GRPOConfig(steps=30, prompts_per_step=8, group_size=8, max_new_tokens=256, lr=2e-5,
                           families=("addition", "subtraction", "multiplication", "linear_equation"),

@@ -307,6 +307,97 @@ def test_an_output_directory_that_cannot_be_written_is_refused_before_training(t
     assert not (tmp_path / "new").exists()
 
 
+# ---- the time budget --------------------------------------------------------------------------
+
+
+def test_planned_steps_fit_the_seconds_left_with_mtp_steps_costing_more():
+    from nanoseek.train.budget import planned_steps
+
+    assert planned_steps(100, 0, 30.0, 1.0) == 30
+    assert planned_steps(100, 10, 20.0, 1.0) == 30  # the steps done count toward the total
+    assert planned_steps(20, 0, 30.0, 1.0) == 20  # never more than configured
+    assert planned_steps(100, 7, -5.0, 1.0) == 7  # spent: stop now
+    # half the steps without MTP at 1 s, half with it at 2 s: 0.5 N + 2 * 0.5 N <= 30
+    assert planned_steps(100, 0, 30.0, 1.0, mtp_start=0.5, mtp_cost=2.0) == 20
+
+
+def test_schedules_say_which_first_steps_do_not_depend_on_the_total():
+    assert Schedule("wsd", 100, warmup_steps=10, decay_frac=0.2).fixed_prefix() == 80
+    assert Schedule("cosine", 100, warmup_steps=10).fixed_prefix() == 10
+    assert Schedule("constant", 100, warmup_steps=10).fixed_prefix() == math.inf
+
+
+class _Clock:
+    """The budget's clock, advanced by hand: each batch drawn costs `per_batch` seconds."""
+
+    def __init__(self):
+        self.t = 0.0
+
+    def ticking(self, loader, per_batch=1.0):
+        clock = self
+
+        class Ticking:
+            def __iter__(self):
+                return self
+
+            def __next__(self):
+                clock.t += per_batch
+                return next(loader)
+
+            def state_dict(self):
+                return loader.state_dict()
+
+            def load_state_dict(self, s):
+                loader.load_state_dict(s)
+
+        return Ticking()
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    from nanoseek.train import budget
+
+    c = _Clock()
+    monkeypatch.setattr(budget, "now", lambda: c.t)
+    return c
+
+
+def test_a_budget_plans_fewer_steps_and_still_ends_with_the_decay(clock, tmp_path):
+    cfg = _cfg(steps=100, warmup_steps=2, max_seconds=30.0)
+    result = train(cfg, _model(), clock.ticking(Synthetic()), out_dir=tmp_path)
+    assert result.step == 30  # 1 s a step
+    planned = Schedule("wsd", 30, 2, cfg.decay_frac, cfg.min_lr_ratio)
+    lrs = [r["lr"] for r in read_metrics(tmp_path / "metrics.jsonl")]
+    assert lrs == pytest.approx([cfg.lr * planned(i) for i in range(30)], rel=1e-12)
+    assert lrs[-1] == pytest.approx(cfg.lr * cfg.min_lr_ratio)
+
+
+def test_a_budget_counts_mtp_steps_at_their_flops(clock):
+    model = _model()
+    cost = model.flops_per_token(model.config.max_position_embeddings) / model.flops_per_token(
+        model.config.max_position_embeddings, mtp=False)
+    result = train(_cfg(steps=100, warmup_steps=2, max_seconds=30.0, mtp_start=0.5), model,
+                   clock.ticking(Synthetic()))
+    assert cost > 1.2 and result.step == math.floor(30 / (0.5 + 0.5 * cost))
+
+
+def test_a_budget_run_resumed_keeps_its_plan_and_its_time(clock, tmp_path):
+    cfg = _cfg(steps=100, warmup_steps=2, max_seconds=30.0, save_every=5)
+    full = train(cfg, _model(), clock.ticking(Synthetic()))
+    clock.t = 0.0
+    first = train(cfg, _model(), clock.ticking(_StopAfter(Synthetic(), 25)), out_dir=tmp_path)
+    assert first.interrupted and first.step == 26  # in the decay: the plan (30 steps) is fixed
+    clock.t = 1000.0  # a later session: only the time the run spent counts
+    rest = train(cfg, _model(seed=5), clock.ticking(Synthetic()), out_dir=tmp_path, resume=True)
+    assert rest.step == 30 and first.losses + rest.losses == full.losses
+
+
+def test_a_constant_schedule_under_a_budget_stops_before_passing_it(clock):
+    result = train(_cfg(steps=100, schedule="constant", max_seconds=10.5), _model(),
+                   clock.ticking(Synthetic(), per_batch=2.0))
+    assert result.step == 5  # a sixth 2 s step would end at 12 s
+
+
 class _StopAfter:
     """Delivers `n` batches, then sends this process SIGTERM while fetching the next (a kill mid-run)."""
 

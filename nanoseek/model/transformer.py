@@ -178,21 +178,29 @@ class Transformer(nn.Module):
 
     def num_params(self, active: bool = False) -> int:
         """All parameters, or those one token uses (embedding rows aside; K of E routed experts)."""
-        total = sum(p.numel() for p in self.parameters())
         if not active:
-            return total
-        cfg = self.config
-        unused_experts = (cfg.n_routed_experts - cfg.num_experts_per_tok) / cfg.n_routed_experts
-        experts = sum(m.experts.gate_up_proj.numel() + m.experts.down_proj.numel() for m in self.moe_layers())
-        return int(total - self.embed_tokens.weight.numel() - unused_experts * experts)
+            return sum(p.numel() for p in self.parameters())
+        return self._active_weights(self) - self.embed_tokens.weight.numel()
 
-    def flops_per_token(self, seq_len: int) -> float:
-        """Training FLOPs (forward + backward) per token: 6 per active weight plus causal attention."""
+    def flops_per_token(self, seq_len: int, mtp: bool = True) -> float:
+        """Training FLOPs (forward + backward) per token: 6 per weight it passes through plus
+        causal attention; with `mtp`, the MTP modules and their passes through the shared head
+        too (`mtp=False`: the steps before MTP joins the loss)."""
         cfg = self.config
-        layers = cfg.num_hidden_layers + cfg.num_nextn_predict_layers
+        depths = cfg.num_nextn_predict_layers if mtp else 0
+        weights = self.num_params(active=True) - self._active_weights(self.mtp) * (not mtp)
+        weights += depths * self.lm_head.weight.numel()
         per_head = cfg.qk_head_dim + cfg.v_head_dim
-        attention = 2 * cfg.num_attention_heads * per_head * (seq_len + 1) / 2 * layers
-        return 6 * self.num_params(active=True) + 3 * attention
+        attention = 2 * cfg.num_attention_heads * per_head * (seq_len + 1) / 2 * (cfg.num_hidden_layers + depths)
+        return 6 * weights + 3 * attention
+
+    def _active_weights(self, module: nn.Module) -> int:
+        """Parameters of `module` one token uses: all but the E - K routed experts it skips."""
+        cfg = self.config
+        unused = (cfg.n_routed_experts - cfg.num_experts_per_tok) / cfg.n_routed_experts
+        experts = sum(m.experts.gate_up_proj.numel() + m.experts.down_proj.numel()
+                      for m in module.modules() if isinstance(m, MoE))
+        return int(sum(p.numel() for p in module.parameters()) - unused * experts)
 
     # ---- checkpoints (HF layout) ---------------------------------------------------------
 

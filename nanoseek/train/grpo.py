@@ -161,7 +161,7 @@ class GRPOConfig:
     template: str = "chat"  # "chat" (R1 chat template) | "r1-zero" (plain-text R1-Zero template)
     reward: RewardWeights = field(default_factory=RewardWeights)
     seed: int = 0
-    max_seconds: float | None = None  # stop after the step that passes this wall time (budgets; summed over resumes)
+    max_seconds: float | None = None  # wall-time budget over resumes: stop before the step that would pass it
     save_every: int = 10  # checkpoint period in steps; 0 = only at the end and on signals
     keep_last: int = 2  # checkpoints kept
     log_every: int = 1  # plain log line period (stderr); 0 = silent
@@ -223,6 +223,7 @@ class GRPOConfig:
                            weight_decay=self.weight_decay, grad_clip=self.grad_clip,
                            router_bias_gamma=self.router_bias_gamma, parallel="replicate", precision=self.precision,
                            save_every=self.save_every, keep_last=self.keep_last, log_every=self.log_every,
+                           max_seconds=self.max_seconds,
                            progress=None if self.log_every else False,
                            peak_flops=1.0)  # GRPO reports no MFU: skip measuring the GEMM peak at start-up
 
@@ -346,7 +347,6 @@ class GRPOTrainer(Trainer):
         self.reference = copy.deepcopy(self.model).eval().requires_grad_(False)
         self.engine = engine or Engine(self.model, max_slots=min(64, self.share * config.group_size))
         self.history: list[RLStepMetrics] = []  # this session's steps
-        self.seconds_before, self.start_time = 0.0, time.perf_counter()  # for max_seconds
 
     def train_step(self) -> RLStepMetrics:
         cfg = self.rl
@@ -506,25 +506,14 @@ class GRPOTrainer(Trainer):
                               if hasattr(p, "pass_rates") else None),
                 "in_window": len(p.inside()) if getattr(p, "window", None) is not None else None}
 
-    # ---- the time budget and checkpoints ------------------------------------------------
-
-    def _seconds(self) -> float:
-        return self.seconds_before + time.perf_counter() - self.start_time
-
-    def _finished(self) -> bool:
-        if super()._finished():
-            return True
-        if self.rl.max_seconds is None:
-            return False
-        return self._over_ranks(self._seconds(), "max") >= self.rl.max_seconds  # every rank stops together
+    # ---- checkpoints --------------------------------------------------------------------
 
     def _state(self, optim: dict) -> dict:
-        return super()._state(optim) | {"reference": self.reference.state_dict(), "seconds": self._seconds()}
+        return super()._state(optim) | {"reference": self.reference.state_dict()}
 
     def _load(self, state: dict, weights: dict) -> None:
         super()._load(state, weights)
         self.reference.load_state_dict(state["reference"])
-        self.seconds_before = state["seconds"]
 
 
 def _width(mask: torch.Tensor) -> int:

@@ -150,9 +150,11 @@ class ProgressDisplay:
             self.task = self.bar.add_task("train", total=total, completed=start, text="")
             self.bar.start()
 
-    def update(self, m: StepMetrics) -> None:
+    def update(self, m: StepMetrics, total: int | None = None) -> None:
+        """Show step `m`; `total` revises the run's step count (a time budget's plan)."""
+        self.total = total or self.total
         if self.bar is not None:
-            self.bar.update(self.task, completed=m.step, text=m.describe())
+            self.bar.update(self.task, completed=m.step, total=self.total, text=m.describe())
         elif self.log_every and (m.step % self.log_every == 0 or m.step == self.total):
             per_step = (time.perf_counter() - self.t0) / max(1, m.step - self.start)
             eta = time.strftime("%H:%M:%S", time.gmtime(per_step * (self.total - m.step)))

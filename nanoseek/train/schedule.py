@@ -30,6 +30,17 @@ class Schedule:
         if self.kind not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.kind!r}")
 
+    def fixed_prefix(self) -> float:
+        """How many first steps have a multiplier that does not depend on `total_steps` (a
+        budget may re-plan the total until then; budget.py): all of a constant schedule's."""
+        if self.kind == "constant":
+            return math.inf
+        return self._decay_start() if self.kind == "wsd" else self.warmup_steps
+
+    def _decay_start(self) -> int:
+        """WSD: the first step of the decay."""
+        return max(self.warmup_steps, self.total_steps - max(1, round(self.decay_frac * self.total_steps)))
+
     def __call__(self, step: int) -> float:
         """Multiplier of the peak lr for optimizer step `step` (0-based)."""
         if step < self.warmup_steps:
@@ -37,8 +48,7 @@ class Schedule:
         if self.kind == "constant":
             return 1.0
         if self.kind == "wsd":
-            decay_steps = max(1, round(self.decay_frac * self.total_steps))
-            decay_start = max(self.warmup_steps, self.total_steps - decay_steps)
+            decay_start = self._decay_start()
             if step < decay_start:
                 return 1.0
             progress = min(1.0, (step + 1 - decay_start) / max(1, self.total_steps - decay_start))

@@ -34,7 +34,7 @@ from torch.distributed.checkpoint.state_dict import (
 )
 
 from nanoseek.train import checkpoint as ckpt
-from nanoseek.train import distributed, int8
+from nanoseek.train import budget, distributed, int8
 from nanoseek.train.metrics import MetricsLog, ProgressDisplay, StepMetrics, expert_stats, measure_peak_flops
 from nanoseek.train.optim import build_optimizer
 from nanoseek.train.precision import PRECISIONS, autocast, matmul_dtype, resolve_precision
@@ -68,6 +68,7 @@ class TrainConfig:
     peak_flops: float | None = None  # MFU denominator per process; None = measure at start
     mtp_start: float = 0.0  # share of the steps before the MTP modules join the loss (skipped until then)
     precision: str = "auto"  # "fp32" | "bf16" | "int8" | "auto": bf16 where the device has bf16 units (precision.py)
+    max_seconds: float | None = None  # wall-time budget over resumes: fewer steps where they do not fit (budget.py)
 
     def __post_init__(self) -> None:
         self.betas = tuple(self.betas)
@@ -79,7 +80,7 @@ class TrainConfig:
             "grad_clip": self.grad_clip >= 0, "router_bias_gamma": self.router_bias_gamma >= 0,
             "save_every": self.save_every >= 0, "keep_last": self.keep_last >= 1,
             "max_bad_steps": self.max_bad_steps >= 1, "log_every": self.log_every >= 0,
-            "mtp_start": 0 <= self.mtp_start <= 1,
+            "mtp_start": 0 <= self.mtp_start <= 1, "max_seconds": self.max_seconds is None or self.max_seconds > 0,
         }
         for name, ok in checks.items():
             if not ok:
@@ -89,8 +90,9 @@ class TrainConfig:
         if self.parallel not in distributed.PARALLEL_MODES:
             raise ValueError(f"TrainConfig.parallel must be one of {distributed.PARALLEL_MODES}, got {self.parallel!r}")
 
-    def schedule_fn(self) -> Schedule:
-        return Schedule(self.schedule, self.steps, self.warmup_steps, self.decay_frac, self.min_lr_ratio)
+    def schedule_fn(self, steps: int | None = None) -> Schedule:
+        """The lr schedule of a run of `steps` (default: `self.steps`; a budget may plan fewer)."""
+        return Schedule(self.schedule, steps or self.steps, self.warmup_steps, self.decay_frac, self.min_lr_ratio)
 
 
 @dataclass
@@ -163,7 +165,10 @@ class Trainer:
         self.wrapped = distributed.wrap(self.model, config.parallel, self.info, unused_params=config.mtp_start > 0)
         self.runner = torch.compile(self.wrapped) if config.compile else self.wrapped
         self.optimizer = build_optimizer(self.wrapped, config.lr, config.weight_decay, config.betas, config.eps)
+        self.steps = config.steps  # this run's step count: config.steps, or fewer where max_seconds is shorter
         self.schedule = config.schedule_fn()
+        self.seconds_before = 0.0  # wall time of the sessions before a resume (the budget counts them)
+        self.session_start = budget.now()
         self.params = [p for p in self.wrapped.parameters() if p.requires_grad]
         self.step = 0
         self.bad_steps = 0
@@ -183,14 +188,18 @@ class Trainer:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             ckpt.remove_stale_temporaries(self.out_dir)
             log = MetricsLog(self.out_dir / ckpt.METRICS_FILE, self.step if resume else None)
-        display = ProgressDisplay(cfg.steps, self.step, cfg.progress if main else False, cfg.log_every) if main else None
+        display = ProgressDisplay(self.steps, self.step, cfg.progress if main else False, cfg.log_every) if main else None
         result = TrainResult(step=self.step, tokens=0, seconds=0.0)
         start = time.perf_counter()
+        self.session_start, first_step_end = budget.now(), None
         try:
             with self._signals_caught():
                 while not self._finished():
                     t0 = time.perf_counter()
                     m = self.train_step()
+                    if cfg.max_seconds is not None:
+                        first_step_end = budget.now() if first_step_end is None else first_step_end
+                        self._plan(len(result.losses) + 1, first_step_end)
                     m.elapsed = round(time.perf_counter() - start, 3)
                     result.seconds += time.perf_counter() - t0
                     result.tokens += m.tokens
@@ -199,7 +208,7 @@ class Trainer:
                     if log:
                         log.write(m)
                     if display:
-                        display.update(m)
+                        display.update(m, self.steps)
                     stop = self._stop_requested()
                     periodic = cfg.save_every and self.step % cfg.save_every == 0
                     if self.out_dir is not None and (stop or periodic or self._finished()):
@@ -221,7 +230,8 @@ class Trainer:
         """One optimizer step (grad_accum micro-batches) and its metrics; writes no files."""
         cfg = self.config
         lr = self.start_step()
-        distributed.unwrap(self.wrapped).mtp_in_loss = self.step >= cfg.mtp_start * cfg.steps
+        mtp = self.step >= cfg.mtp_start * self.steps
+        distributed.unwrap(self.wrapped).mtp_in_loss = mtp
         t0 = time.perf_counter()
         parts = torch.zeros(4, device=self.info.device)  # loss, ce, mtp, balance summed over micro-batches
         tokens = 0
@@ -244,7 +254,7 @@ class Trainer:
         seconds = time.perf_counter() - t0
         tokens *= self.info.world_size
         seq_len = batch[0].shape[-1]
-        flops = distributed.unwrap(self.wrapped).flops_per_token(seq_len) * tokens / seconds
+        flops = distributed.unwrap(self.wrapped).flops_per_token(seq_len, mtp) * tokens / seconds
         loss, ce, mtp, balance = parts.tolist()
         return StepMetrics(
             step=self.step, loss=loss, ce=ce, mtp=mtp, balance=balance, lr=lr, grad_norm=grad_norm,
@@ -255,8 +265,33 @@ class Trainer:
         )
 
     def _finished(self) -> bool:
-        """Whether the loop is done (GRPO adds its time budget)."""
-        return self.step >= self.config.steps
+        return self.step >= self.steps
+
+    # ---- the time budget ----------------------------------------------------------------
+
+    def _seconds(self) -> float:
+        """Wall time this run has spent, earlier sessions included."""
+        return self.seconds_before + budget.now() - self.session_start
+
+    def _plan(self, session_steps: int, first_step_end: float) -> None:
+        """Re-plan `self.steps` to what fits `max_seconds` at the speed measured so far (the
+        mean step of this session after its first, which compiles), unless the next step's lr
+        or MTP already depends on the plan (budget.py). Every rank plans from the slowest."""
+        cfg = self.config
+        if self.step >= min(self.schedule.fixed_prefix(), cfg.mtp_start * self.steps if cfg.mtp_start else math.inf):
+            return
+        after_first = session_steps - 1
+        per_step = (budget.now() - first_step_end) / after_first if after_first else self._seconds() - self.seconds_before
+        spent, per_step = distributed.all_reduce(
+            torch.tensor([self._seconds(), per_step], dtype=torch.float64, device=self.info.device), "max").tolist()
+        mtp_cost = 1.0  # what a step with MTP costs over one without, by FLOPs (MTP has not run yet)
+        if cfg.mtp_start:
+            model = distributed.unwrap(self.wrapped)
+            context = model.config.max_position_embeddings
+            mtp_cost = model.flops_per_token(context, mtp=True) / model.flops_per_token(context, mtp=False)
+        steps = budget.planned_steps(cfg.steps, self.step, cfg.max_seconds - spent, per_step, cfg.mtp_start, mtp_cost)
+        if steps != self.steps:
+            self.steps, self.schedule = steps, cfg.schedule_fn(steps)
 
     # ---- the optimizer step every trainer shares ----------------------------------------
 
@@ -388,6 +423,8 @@ class Trainer:
             "loader": self.loader.state_dict() if hasattr(self.loader, "state_dict") else None,
             "rng": ckpt.rng_state(),
             "bad_steps": self.bad_steps,
+            "steps": self.steps,
+            "seconds": self._seconds(),
         }
 
     def _publish(self) -> None:
@@ -428,6 +465,10 @@ class Trainer:
             self.loader.load_state_dict(state["loader"])
         ckpt.set_rng_state(state["rng"])
         self.step, self.bad_steps = state["step"], state["bad_steps"]
+        self.seconds_before = state.get("seconds", 0.0)
+        if self.config.max_seconds is not None and "steps" in state:  # the plan a budget made
+            self.steps = min(self.config.steps, state["steps"])
+            self.schedule = self.config.schedule_fn(self.steps)
 
 
 def _to_device(batch: Batch, device: torch.device) -> Batch:
