@@ -57,7 +57,8 @@ clean:
 	rm -rf $(VENV) build *.egg-info $(VENDOR)
 
 # The main job: set up, then tokenizer -> pretrain -> SFT -> GRPO -> eval into runs/speedrun/.
-# Rerunning continues an unfinished run. PROFILE=tiny for a 3-minute smoke test.
+# Rerunning continues an unfinished run. PROFILE=tiny for a 3-minute smoke test;
+# ARGS=--no-time-budget trains every step however long a slower CPU takes.
 PROFILE ?= speedrun
 speedrun: setup
-	$(VENV)/bin/nanoseek speedrun --profile $(PROFILE)
+	$(VENV)/bin/nanoseek speedrun --profile $(PROFILE) $(ARGS)

@@ -444,6 +444,9 @@ def _add_speedrun(sub) -> None:
     p.add_argument("--name", default=None, help="run name: runs/<name>/ (default: the profile's name)")
     p.add_argument("--runs-dir", default="runs")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    p.add_argument("--no-time-budget", action="store_true",
+                   help="train the profile's full step counts however long they take (by default a slower "
+                        "CPU trains the steps that fit the profile's minutes)")
     p.set_defaults(run=_run_speedrun)
 
 
@@ -453,7 +456,7 @@ def _run_speedrun(args: argparse.Namespace) -> int:
     from nanoseek.speedrun import speedrun
 
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
-    speedrun(args.name or args.profile, args.profile, args.runs_dir)
+    speedrun(args.name or args.profile, args.profile, args.runs_dir, time_budget=not args.no_time_budget)
     return 0
 
 

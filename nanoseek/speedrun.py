@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -112,7 +112,8 @@ class Speedrun:
 
     def __init__(self, run_dir: str | Path, profile_name: str = "speedrun", log: Callable[[str], None] = print,
                  custom: Profile | None = None):
-        """`custom` replaces the named profile's settings (tests use a miniature one)."""
+        """`custom` replaces the named profile's settings (tests use a miniature one; `speedrun`
+        one without time budgets)."""
         self.run_dir, self.profile_name, self.log = Path(run_dir), profile_name, log
         self.profile = custom or profile(profile_name)
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -198,8 +199,6 @@ class Speedrun:
     def _eval(self) -> dict:
         """The final model gets the profile's whole evaluation; the SFT model, there for the
         before/after comparison of RL, all of it but the unseen phrasings (time)."""
-        from dataclasses import replace
-
         from nanoseek.eval.evaluate import evaluate_dir
 
         before = replace(self.profile.eval, unseen_phrasings=False)
@@ -258,6 +257,11 @@ def _train_numbers(result, out_dir: Path) -> dict:
             "mfu": f"{median(m['mfu'] for m in steps):.1%}"}
 
 
-def speedrun(name: str = "speedrun", profile_name: str = "speedrun", runs_dir: str | Path = "runs") -> Path:
-    """Run (or continue) `runs/<name>` with a profile; returns the final checkpoint directory."""
-    return Speedrun(Path(runs_dir) / name, profile_name).run()
+def speedrun(name: str = "speedrun", profile_name: str = "speedrun", runs_dir: str | Path = "runs",
+             time_budget: bool = True) -> Path:
+    """Run (or continue) `runs/<name>` with a profile; returns the final checkpoint directory.
+    `time_budget=False` drops the training stages' wall-time budgets (all their steps)."""
+    p = profile(profile_name)
+    if not time_budget:
+        p.pretrain, p.sft = replace(p.pretrain, max_seconds=None), replace(p.sft, max_seconds=None)
+    return Speedrun(Path(runs_dir) / name, profile_name, custom=p).run()

@@ -1,6 +1,8 @@
 """Countdown: reach a target from given numbers with + - * /, each number at most once.
 reasoning-gym draws solvable puzzles; our own depth-first search (closest result first)
-writes the trace: the first dead end it hit, then the path that reached the target."""
+writes the trace: the first dead end it hit, then the path that reached the target. Level 1
+has two numbers, where the search is the four operations tried in order, each written out
+(the one step every deeper search is built from)."""
 
 import ast
 from collections import Counter
@@ -8,7 +10,7 @@ from collections import Counter
 from nanoseek.data.tasks.common import SEP, Family, Problem, build, evaluate, rg_item, stream_seed
 
 # (how many numbers, largest number, target range) per difficulty
-LEVELS = [(3, 10, 10, 50), (3, 20, 20, 100), (4, 25, 50, 200), (4, 50, 100, 500), (5, 100, 100, 999)]
+LEVELS = [(2, 10, 5, 50), (3, 10, 10, 50), (3, 20, 20, 100), (4, 25, 50, 200), (4, 50, 100, 500)]
 BUDGET = 20_000  # search nodes; puzzles that need more are skipped, not solved slowly
 
 TEXT = {
@@ -76,18 +78,32 @@ def search(numbers: list[int], target: int) -> tuple[list[str] | None, list[str]
     return None if found is None else (dead[0] if dead else None, found[0], found[1])
 
 
+def tries(numbers: list[int], target: int) -> tuple[list[str], list[str], str] | None:
+    """Two numbers: every move in order (+ - * /) up to the one that makes the target.
+    Returns (the moves that missed, the one that hit, expression), or None."""
+    a, b = ((n, str(n), 3) for n in numbers)
+    missed = []
+    for step, new in moves(a, b):
+        if new[0] == target:
+            return missed, [f"{step} = {target}"], new[1]
+        missed.append(f"{step} = {new[0]}")
+    return None
+
+
 def make(seed: int, index: int, difficulty: int, lang: str) -> Problem | None:
     count, largest, low, high = LEVELS[difficulty - 1]
     meta = rg_item("countdown", stream_seed("countdown", seed, difficulty), index, min_numbers=count,
                    max_numbers=count, max_value=largest, min_target=low, max_target=high)["metadata"]
     numbers, target = [int(n) for n in meta["numbers"]], int(meta["target"])
-    result = search(numbers, target)
+    result = tries(numbers, target) if count == 2 else search(numbers, target)
     if result is None:
         return None
     dead, path, expression = result
     t, shown = TEXT[lang], ", ".join(map(str, numbers))
     steps = [t["goal"].format(target=target, numbers=shown)]
-    if dead:
+    if count == 2:
+        steps += [f"{move} ✗" for move in dead]
+    elif dead:
         steps.append(t["dead"].format(path=SEP[lang].join(dead)))
     steps.append(t["found"].format(path=SEP[lang].join(path)))
     fields = {"numbers": numbers, "numbers_text": shown, "target": target}  # numbers_text: for questions
