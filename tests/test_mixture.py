@@ -64,6 +64,17 @@ def test_batches_are_a_function_of_the_step_and_resume_exactly(tokenizer):
     assert not torch.equal(next(other_rank)[0], first[0][0])
 
 
+def test_a_shorter_run_length_moves_the_curriculum_as_a_stream_made_that_long(tokenizer):
+    config = MixtureConfig(shares={"tasks": 1.0}, max_difficulty=3)
+    planned = MixtureStream(tokenizer, config, batch_size=2, seq_len=48, steps=1000)
+    planned.set_run_length(6)  # a time budget's plan
+    short = MixtureStream(tokenizer, config, batch_size=2, seq_len=48, steps=6)
+    long = MixtureStream(tokenizer, config, batch_size=2, seq_len=48, steps=1000)
+    batches = [(next(planned)[0], next(short)[0], next(long)[0]) for _ in range(6)]
+    assert all(torch.equal(p, s) for p, s, _ in batches)
+    assert not all(torch.equal(p, q) for p, _, q in batches)  # late steps draw harder levels
+
+
 def test_tokens_are_counted_per_family_and_language(tokenizer):
     config = MixtureConfig(shares={"tasks": 1.0}, families={"addition": 1.0}, langs={"es": 1.0})
     stream = MixtureStream(tokenizer, config, batch_size=4, seq_len=64, steps=5)

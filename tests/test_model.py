@@ -244,3 +244,20 @@ def test_batch_without_targets_gives_zero_loss_not_nan():
     assert out.ce.item() == 0.0 and out.mtp.item() == 0.0
     out.loss.backward()  # and the gradient is finite
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+def test_training_flops_count_the_mtp_modules_only_when_they_run():
+    cfg = tiny()
+    model = Transformer(cfg)
+    seq = 64
+    no_mtp = Transformer(cfg.replace(num_nextn_predict_layers=0))
+    assert no_mtp.flops_per_token(seq) == no_mtp.flops_per_token(seq, mtp=False)
+    assert model.flops_per_token(seq, mtp=False) == no_mtp.flops_per_token(seq)  # the main model alone
+    # With MTP: each depth's weights (a token uses K of the E routed experts), one more causal
+    # attention layer, and one more pass through the shared output head.
+    skipped = sum(p.numel() for n, p in model.mtp.named_parameters() if ".experts." in n) * (
+        cfg.n_routed_experts - cfg.num_experts_per_tok) / cfg.n_routed_experts
+    weights = sum(p.numel() for p in model.mtp.parameters()) - skipped + cfg.vocab_size * cfg.hidden_size
+    attention = 3 * 2 * cfg.num_attention_heads * (cfg.qk_head_dim + cfg.v_head_dim) * (seq + 1) / 2
+    extra = model.flops_per_token(seq) - model.flops_per_token(seq, mtp=False)
+    assert cfg.num_nextn_predict_layers == 1 and extra == pytest.approx(6 * weights + attention, rel=1e-12)

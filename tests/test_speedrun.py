@@ -108,3 +108,17 @@ def test_a_run_directory_of_another_profile_is_refused(finished_run):
 def test_unknown_profile_lists_the_choices():
     with pytest.raises(ValueError, match=r"unknown profile 'huge'; choose one of \['speedrun', 'tiny', 'gpu'\]"):
         profile("huge")
+
+
+def test_the_speedrun_budgets_its_training_stages_unless_told_not_to(monkeypatch, tmp_path):
+    import nanoseek.speedrun as sr
+
+    assert (profile("speedrun").pretrain.max_seconds, profile("speedrun").sft.max_seconds) == (
+        sr.PRETRAIN_SECONDS, sr.SFT_SECONDS)
+    seen = []
+    monkeypatch.setattr(Speedrun, "run", lambda self: seen.append(self.profile) or tmp_path)
+    sr.speedrun("a", "speedrun", tmp_path, time_budget=False)
+    sr.speedrun("b", "speedrun", tmp_path)
+    assert [(p.pretrain.max_seconds, p.sft.max_seconds) for p in seen] == [
+        (None, None), (sr.PRETRAIN_SECONDS, sr.SFT_SECONDS)]
+    assert seen[0].pretrain.steps == profile("speedrun").pretrain.steps

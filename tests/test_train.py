@@ -350,6 +350,9 @@ class _Clock:
             def load_state_dict(self, s):
                 loader.load_state_dict(s)
 
+            def set_run_length(self, steps):  # a curriculum's length, as MixtureStream has
+                loader.run_length = steps
+
         return Ticking()
 
 
@@ -363,9 +366,11 @@ def clock(monkeypatch):
 
 
 def test_a_budget_plans_fewer_steps_and_still_ends_with_the_decay(clock, tmp_path):
-    cfg = _cfg(steps=100, warmup_steps=2, max_seconds=30.0)
-    result = train(cfg, _model(), clock.ticking(Synthetic()), out_dir=tmp_path)
+    cfg = _cfg(steps=100, warmup_steps=2, max_seconds=30.0, grad_accum=2)
+    loader = Synthetic()
+    result = train(cfg, _model(), clock.ticking(loader, per_batch=0.5), out_dir=tmp_path)
     assert result.step == 30  # 1 s a step
+    assert loader.run_length == 60  # the loader's curriculum follows the plan, in micro-batches
     planned = Schedule("wsd", 30, 2, cfg.decay_frac, cfg.min_lr_ratio)
     lrs = [r["lr"] for r in read_metrics(tmp_path / "metrics.jsonl")]
     assert lrs == pytest.approx([cfg.lr * planned(i) for i in range(30)], rel=1e-12)
@@ -388,8 +393,10 @@ def test_a_budget_run_resumed_keeps_its_plan_and_its_time(clock, tmp_path):
     first = train(cfg, _model(), clock.ticking(_StopAfter(Synthetic(), 25)), out_dir=tmp_path)
     assert first.interrupted and first.step == 26  # in the decay: the plan (30 steps) is fixed
     clock.t = 1000.0  # a later session: only the time the run spent counts
-    rest = train(cfg, _model(seed=5), clock.ticking(Synthetic()), out_dir=tmp_path, resume=True)
+    loader = Synthetic()
+    rest = train(cfg, _model(seed=5), clock.ticking(loader), out_dir=tmp_path, resume=True)
     assert rest.step == 30 and first.losses + rest.losses == full.losses
+    assert loader.run_length == 30  # told the plan on resuming
 
 
 def test_a_constant_schedule_under_a_budget_stops_before_passing_it(clock):

@@ -146,7 +146,8 @@ def _chat_pool(lang: str) -> tuple[list[dict], ...]:
 class MixtureStream:
     """Endless `(input_ids, labels)` batches of shape [B, T] drawn from a MixtureConfig.
 
-    `steps` is the run's length: the curriculum reads progress as step / steps. Each rank
+    `steps` is the run's length (`set_run_length` revises it: a time budget's plan): the
+    curriculum reads progress as step / steps. Each rank
     draws its rows from its own stream (the rank is part of the seed), so ranks never share
     a document. `tokens` counts this rank's trained tokens per source ("text", "chat/<lang>",
     "<family>/<lang>") so far."""
@@ -159,6 +160,9 @@ class MixtureStream:
         self.step = 0
         self.tokens: dict[str, int] = {}
         self._text: list[list[int]] | None = None
+
+    def set_run_length(self, steps: int) -> None:
+        self.steps = max(1, steps)
 
     def state_dict(self) -> dict:
         return {"seed": self.config.seed, "step": self.step, "tokens": dict(self.tokens)}

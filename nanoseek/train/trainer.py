@@ -7,7 +7,8 @@ That optimizer step is `Trainer.apply_gradients`, which GRPO (a `Trainer` whose 
 rollout and its policy updates) calls on the losses it computes itself.
 Checkpoints every `save_every` steps and when SIGINT/SIGTERM arrives (at the next step
 boundary), so a killed run resumes where it stopped: with `resume=True` the loss sequence
-equals the uninterrupted run's bit for bit (eager mode, one process).
+equals the uninterrupted run's bit for bit (eager mode, one process). With `max_seconds` the
+run trains the steps that fit that wall time, planned from its measured speed (budget.py).
 
 Loss convention: each micro-batch's loss is a mean over its tokens; a step's loss is the mean
 of its micro-batches (and of the ranks'): so 2 ranks x 1 micro-batch and 1 rank x 2
@@ -291,7 +292,14 @@ class Trainer:
             mtp_cost = model.flops_per_token(context, mtp=True) / model.flops_per_token(context, mtp=False)
         steps = budget.planned_steps(cfg.steps, self.step, cfg.max_seconds - spent, per_step, cfg.mtp_start, mtp_cost)
         if steps != self.steps:
-            self.steps, self.schedule = steps, cfg.schedule_fn(steps)
+            self._set_steps(steps)
+
+    def _set_steps(self, steps: int) -> None:
+        """Make `steps` the run's length: the lr schedule's, and a loader's whose curriculum reads
+        progress against it (`set_run_length`, in micro-batches)."""
+        self.steps, self.schedule = steps, self.config.schedule_fn(steps)
+        if hasattr(self.loader, "set_run_length"):
+            self.loader.set_run_length(steps * self.config.grad_accum)
 
     # ---- the optimizer step every trainer shares ----------------------------------------
 
@@ -467,8 +475,7 @@ class Trainer:
         self.step, self.bad_steps = state["step"], state["bad_steps"]
         self.seconds_before = state.get("seconds", 0.0)
         if self.config.max_seconds is not None and "steps" in state:  # the plan a budget made
-            self.steps = min(self.config.steps, state["steps"])
-            self.schedule = self.config.schedule_fn(self.steps)
+            self._set_steps(min(self.config.steps, state["steps"]))
 
 
 def _to_device(batch: Batch, device: torch.device) -> Batch:
