@@ -231,8 +231,8 @@ class Trainer:
         """One optimizer step (grad_accum micro-batches) and its metrics; writes no files."""
         cfg = self.config
         lr = self.start_step()
-        mtp = self.step >= cfg.mtp_start * self.steps
-        distributed.unwrap(self.wrapped).mtp_in_loss = mtp
+        with_mtp = self.step >= cfg.mtp_start * self.steps
+        distributed.unwrap(self.wrapped).mtp_in_loss = with_mtp
         t0 = time.perf_counter()
         parts = torch.zeros(4, device=self.info.device)  # loss, ce, mtp, balance summed over micro-batches
         tokens = 0
@@ -255,7 +255,7 @@ class Trainer:
         seconds = time.perf_counter() - t0
         tokens *= self.info.world_size
         seq_len = batch[0].shape[-1]
-        flops = distributed.unwrap(self.wrapped).flops_per_token(seq_len, mtp) * tokens / seconds
+        flops = distributed.unwrap(self.wrapped).flops_per_token(seq_len, with_mtp) * tokens / seconds
         loss, ce, mtp, balance = parts.tolist()
         return StepMetrics(
             step=self.step, loss=loss, ce=ce, mtp=mtp, balance=balance, lr=lr, grad_norm=grad_norm,
