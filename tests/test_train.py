@@ -319,6 +319,7 @@ def test_planned_steps_fit_the_seconds_left_with_mtp_steps_costing_more():
     assert planned_steps(100, 7, -5.0, 1.0) == 7  # spent: stop now
     # half the steps without MTP at 1 s, half with it at 2 s: 0.5 N + 2 * 0.5 N <= 30
     assert planned_steps(100, 0, 30.0, 1.0, mtp_start=0.5, mtp_cost=2.0) == 20
+    assert planned_steps(100, 0, 30.0, 1.0, mtp_start=0.0, mtp_cost=2.0) == 30  # MTP in the measured steps
 
 
 def test_schedules_say_which_first_steps_do_not_depend_on_the_total():

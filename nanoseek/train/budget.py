@@ -23,13 +23,14 @@ def now() -> float:
 def planned_steps(max_steps: int, done: int, seconds_left: float, seconds_per_step: float,
                   mtp_start: float = 0.0, mtp_cost: float = 1.0) -> int:
     """The run's step count: the `done` steps plus what `seconds_left` buys at
-    `seconds_per_step`, within [done, max_steps]. Steps from `mtp_start` of the total on cost
-    `mtp_cost` times as much (MTP joins the loss there and has not been measured yet):
+    `seconds_per_step`, within [done, max_steps]. With `mtp_start` > 0, steps from that share of
+    the total on cost `mtp_cost` times as much (MTP joins the loss there, not yet measured):
 
         (mtp_start * N - done) + mtp_cost * (1 - mtp_start) * N  <=  seconds_left / seconds_per_step
     """
     if seconds_per_step <= 0:
         return max_steps
     affordable = max(0.0, seconds_left) / seconds_per_step + done
-    total = math.floor(affordable / (mtp_start + mtp_cost * (1.0 - mtp_start)))
+    cost = mtp_start + mtp_cost * (1.0 - mtp_start) if mtp_start > 0 else 1.0  # mean, in measured steps
+    total = math.floor(affordable / cost)
     return max(done, min(max_steps, total))

@@ -170,6 +170,10 @@ class Trainer:
         self.schedule = config.schedule_fn()
         self.seconds_before = 0.0  # wall time of the sessions before a resume (the budget counts them)
         self.session_start = budget.now()
+        # What a step with MTP costs over one without, by FLOPs: the plan counts the MTP steps
+        # ahead at it (they have not run when the plan is made).
+        context = model.config.max_position_embeddings
+        self.mtp_cost = model.flops_per_token(context) / model.flops_per_token(context, mtp=False)
         self.params = [p for p in self.wrapped.parameters() if p.requires_grad]
         self.step = 0
         self.bad_steps = 0
@@ -285,12 +289,8 @@ class Trainer:
         per_step = (budget.now() - first_step_end) / after_first if after_first else self._seconds() - self.seconds_before
         spent, per_step = distributed.all_reduce(
             torch.tensor([self._seconds(), per_step], dtype=torch.float64, device=self.info.device), "max").tolist()
-        mtp_cost = 1.0  # what a step with MTP costs over one without, by FLOPs (MTP has not run yet)
-        if cfg.mtp_start:
-            model = distributed.unwrap(self.wrapped)
-            context = model.config.max_position_embeddings
-            mtp_cost = model.flops_per_token(context, mtp=True) / model.flops_per_token(context, mtp=False)
-        steps = budget.planned_steps(cfg.steps, self.step, cfg.max_seconds - spent, per_step, cfg.mtp_start, mtp_cost)
+        steps = budget.planned_steps(cfg.steps, self.step, cfg.max_seconds - spent, per_step, cfg.mtp_start,
+                                     self.mtp_cost)
         if steps != self.steps:
             self._set_steps(steps)
 
