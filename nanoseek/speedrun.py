@@ -230,7 +230,10 @@ class Speedrun:
         stages = [{"stage": name, **numbers} for name, numbers in self.stages.items()]
         total = sum(s["seconds"] for s in self.stages.values())
         tokens = json.loads((self.run_dir / "base" / MIXTURE_FILE).read_text())
-        notes = (f"Total stage time: {total:.0f}s.\n\n## Pretraining tokens trained per source and language\n\n"
+        budgets = "; ".join(_budget_line(name, config, self.stages[stage]["steps"]) for name, stage, config in
+                            [("pretraining", "pretrain", self.profile.pretrain), ("SFT", "sft", self.profile.sft)])
+        notes = (f"Total stage time: {total:.0f}s. {budgets}.\n\n"
+                 "## Pretraining tokens trained per source and language\n\n"
                  + markdown_table(*token_table(tokens)))
         rl = rl_section("rl", "sft", results["sft"], "rl", results["rl"], self.profile.rl.reward)
         write_report(self.run_dir, stages, results, [p for p in plots if p], model=facts,
@@ -240,6 +243,13 @@ class Speedrun:
     def _read_json(self, name: str) -> dict | None:
         path = self.run_dir / name
         return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _budget_line(name: str, config: TrainConfig, steps: int) -> str:
+    """How many of a training stage's steps its time budget let run."""
+    if config.max_seconds is None:
+        return f"{name}: {steps} steps, no time budget"
+    return f"{name}: {steps} of {config.steps} steps fit its {config.max_seconds:.0f} s budget"
 
 
 def _train_numbers(result, out_dir: Path) -> dict:

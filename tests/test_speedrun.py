@@ -22,7 +22,7 @@ def _miniature() -> Profile:
     return Profile(
         model_preset="tiny", vocab_size=400, mixture=MixtureConfig(), sft_task_chats=4,
         pretrain=TrainConfig(steps=3, **quiet), pretrain_data=DataConfig(batch_size=2, seq_len=64),
-        sft=TrainConfig(steps=2, **quiet), sft_data=DataConfig(batch_size=2, seq_len=128),
+        sft=TrainConfig(steps=2, max_seconds=3600, **quiet), sft_data=DataConfig(batch_size=2, seq_len=128),
         rl=GRPOConfig(steps=1, prompts_per_step=2, group_size=2, max_new_tokens=8, families=("addition",),
                       langs=("en",), log_every=0),
         eval=EvalConfig(n_per=1, max_new_tokens=8, families=("addition",), langs=("en", "zh")),
@@ -50,7 +50,8 @@ def test_report_has_the_tables_and_plots(finished_run):
     report = (run_dir / "report.md").read_text()
     for needle in ["## Stages", "## Held-out pass@1", "| addition |", "![loss](loss.png)", "parameters",
                    "## Pretraining tokens trained per source and language", "| source | en | es | zh | all | share |",
-                   "## RL stage rl: sft -> rl, per family", "![rl_pass_rate](rl_pass_rate.png)"]:
+                   "## RL stage rl: sft -> rl, per family", "![rl_pass_rate](rl_pass_rate.png)",
+                   "pretraining: 3 steps, no time budget; SFT: 2 of 2 steps fit its 3600 s budget."]:
         assert needle in report
     assert (run_dir / "loss.png").stat().st_size > 0
 
