@@ -31,8 +31,9 @@ from nanoseek.train.trainer import TrainConfig
 STAGES = ("tokenizer", "pretrain", "sft", "rl", "eval", "report")
 TOKENIZER_TASK_CHATS = 3000  # generated task chats the tokenizer is trained on (beside all other text)
 SPEEDRUN_TOP_LEVEL = 3  # the hardest task level the speedrun pretrains on, and so reinforces and evaluates
-# The speedrun's 20 minutes: pretraining and SFT plan the steps that fit these budgets (a CPU with
-# bf16 units fits all of them), GRPO stops at its own; tokenizer, evaluation and report take the rest.
+# The speedrun's 20 minutes: pretraining and SFT plan the steps that fit these budgets (about what
+# all their steps took on a CPU with bf16 units, run 30), GRPO stops at its own; tokenizer,
+# evaluation and report take the rest.
 PRETRAIN_SECONDS, SFT_SECONDS = 600, 150
 
 

@@ -155,7 +155,8 @@ class MixtureStream:
     def __init__(self, tokenizer: Tokenizer, config: MixtureConfig, batch_size: int, seq_len: int, steps: int,
                  rank: int = 0):
         self.tokenizer, self.config = tokenizer, config
-        self.batch_size, self.seq_len, self.steps = batch_size, seq_len, max(1, steps)
+        self.batch_size, self.seq_len = batch_size, seq_len
+        self.set_run_length(steps)
         self.rank = rank
         self.step = 0
         self.tokens: dict[str, int] = {}

@@ -188,8 +188,9 @@ class Transformer(nn.Module):
         too (`mtp=False`: the steps before MTP joins the loss)."""
         cfg = self.config
         depths = cfg.num_nextn_predict_layers if mtp else 0
-        weights = self.num_params(active=True) - self._active_weights(self.mtp) * (not mtp)
-        weights += depths * self.lm_head.weight.numel()
+        weights = self.num_params(active=True) + depths * self.lm_head.weight.numel()
+        if not mtp:
+            weights -= self._active_weights(self.mtp)
         per_head = cfg.qk_head_dim + cfg.v_head_dim
         attention = 2 * cfg.num_attention_heads * per_head * (seq_len + 1) / 2 * (cfg.num_hidden_layers + depths)
         return 6 * weights + 3 * attention

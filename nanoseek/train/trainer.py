@@ -286,7 +286,7 @@ class Trainer:
         if self.step >= min(self.schedule.fixed_prefix(), cfg.mtp_start * self.steps if cfg.mtp_start else math.inf):
             return
         after_first = session_steps - 1
-        per_step = (budget.now() - first_step_end) / after_first if after_first else self._seconds() - self.seconds_before
+        per_step = (budget.now() - first_step_end) / after_first if after_first else budget.now() - self.session_start
         spent, per_step = distributed.all_reduce(
             torch.tensor([self._seconds(), per_step], dtype=torch.float64, device=self.info.device), "max").tolist()
         steps = budget.planned_steps(cfg.steps, self.step, cfg.max_seconds - spent, per_step, cfg.mtp_start,
