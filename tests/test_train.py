@@ -156,6 +156,28 @@ def test_a_second_compiled_trainer_reuses_the_graphs_of_the_first(monkeypatch):
     assert graphs > 0 and counters["stats"]["unique_graphs"] == graphs
 
 
+def test_a_budgeted_compiled_run_compiles_mtp_in_its_first_step(monkeypatch):
+    """MTP's graph compiles in the first step, before the budget's plan is fixed (so the plan
+    counts its time), and compiling it there leaves no trace in the run's numbers."""
+    import functools
+
+    from torch._dynamo.utils import counters
+
+    torch._dynamo.reset()
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="eager"))  # tracing only
+    graphs_at_draw = []
+
+    class Counting(Synthetic):
+        def __next__(self):
+            graphs_at_draw.append(counters["stats"]["unique_graphs"])
+            return super().__next__()
+
+    budgeted = train(_cfg(steps=4, mtp_start=0.5, compile=True, max_seconds=3600), _model(), Counting())
+    assert graphs_at_draw[0] < graphs_at_draw[1] == counters["stats"]["unique_graphs"]  # none after step 1
+    plain = train(_cfg(steps=4, mtp_start=0.5, compile=True), _model(), Synthetic())  # compiles MTP at step 3
+    assert budgeted.losses == plain.losses and budgeted.step == 4
+
+
 def test_metrics_report_no_mtp_loss_before_mtp_start(tmp_path):
     train(_cfg(steps=4, mtp_start=0.5, save_every=0), _model(), Synthetic(), out_dir=tmp_path)
     mtp = [m["mtp"] for m in read_metrics(tmp_path / ckpt.METRICS_FILE)]
