@@ -197,8 +197,8 @@ def reference() -> ModelConfig:
 
 def speedrun() -> ModelConfig:
     """The default CPU run: a few million parameters, trains in minutes on 2 cores. Narrow
-    because the budget is short of tokens, not of width: hidden 192 trains about 1.3x the
-    tokens of hidden 256 in the same time and scores higher (docs/experiments.md, runs 44-46)."""
+    because the budget is short of tokens, not of width: in the same time hidden 192 trains more
+    tokens than hidden 256 and scored higher (docs/experiments.md, runs 44-49)."""
     return ModelConfig(
         vocab_size=4096, hidden_size=192, intermediate_size=576, moe_intermediate_size=144,
         num_hidden_layers=4, num_attention_heads=6, q_lora_rank=96, kv_lora_rank=64,

@@ -69,7 +69,7 @@ def _profiles() -> dict[str, Callable[[], Profile]]:
                             compile=True, max_seconds=SFT_SECONDS, **quiet),
             sft_data=DataConfig(batch_size=8, seq_len=256),
             # loss_norm "token": GRPO's per-sequence mean weights the shorter (right) answers' tokens
-            # more, so a shared prefix drifts; it ran addition as multiplication (runs 44-46).
+            # more, so a shared prefix drifts; it ran addition as multiplication (docs/experiments.md, runs 44-48).
             rl=GRPOConfig(steps=30, prompts_per_step=8, group_size=8, max_new_tokens=256, lr=2e-5, loss_norm="token",
                           families=("addition", "subtraction", "multiplication", "linear_equation"),
                           max_difficulty=SPEEDRUN_TOP_LEVEL, max_seconds=90),
