@@ -8,12 +8,13 @@ downloaded; speed depends on the shapes, not on the values. Its tokenizer is a s
 byte-level BPE with the released one's pre-tokenizer and bos/eos ids: enough for a GGUF.
 
     python benchmarks/distill.py [--dir /tmp/r1-distill-qwen-1.5b] [--new-tokens 32] [--rounds 2]
-                                 [--llama-cpp LLAMA_CPP_BUILD_DIR]
+                                 [--compiled] [--llama-cpp LLAMA_CPP_BUILD_DIR]
 
 Each contender in turn (one 1.5B model in memory at a time): batch-1 decode tok/s (a 16-token
 prompt, prefill included), 8 streams (aggregate tok/s), time to first token of a 512-token
 prompt, best of --rounds (the least disturbed); opening times the loader alone (checkpoint to
-model, no import).
+model, no import). With --compiled, also ours int8 with compiled decode steps (`nanoseek serve
+--compile`): its first round compiles the shapes (minutes, cold), `compile_s` times that warm-up.
 
 With --llama-cpp (a llama.cpp build folder holding bin/llama-bench and bin/llama-quantize):
 the checkpoint exported by our `export_gguf` to F16, and that quantized to Q8_0 by
@@ -124,12 +125,19 @@ def timed(fn) -> float:
 
 
 class Ours:
-    def __init__(self, directory: Path, quantize: str | None, new_tokens: int) -> None:
+    def __init__(self, directory: Path, quantize: str | None, new_tokens: int, compile: bool = False) -> None:
         start = time.perf_counter()
         self.model = nanoseek.from_pretrained(directory)
         self.open_s = time.perf_counter() - start
-        self.engine = Engine(self.model, max_slots=8, max_len=512 + new_tokens + 8, quantize=quantize)
+        self.engine = Engine(self.model, max_slots=8, max_len=512 + new_tokens + 8, quantize=quantize, compile=compile)
         self.weights = weight_report(self.model)
+        self.compile_s = self.warm_up(new_tokens) if compile else None
+
+    def warm_up(self, new_tokens: int) -> float:
+        """Seconds to run (and so compile) every shape `measure` times."""
+        return timed(lambda: (self.decode(random_prompts(1, 16, 0), new_tokens),
+                              self.decode(random_prompts(8, 16, 1), new_tokens),
+                              self.first_token(random_prompts(1, 512, 2)[0])))
 
     def decode(self, prompts: list[list[int]], new_tokens: int) -> float:
         params = SamplingParams(max_new_tokens=new_tokens, stop_token_ids=())
@@ -217,6 +225,7 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--compiled", action="store_true", help="also ours int8 with compiled decode steps")
     parser.add_argument("--llama-cpp", type=Path, metavar="BUILD_DIR",
                         help="also measure llama.cpp (F16 and Q8_0) with the binaries of this build")
     args = parser.parse_args()
@@ -227,13 +236,17 @@ def main() -> None:
     if not (args.dir / "tokenizer.json").exists():
         write_tokenizer(args.dir)
     rows = {}
-    for name, make in [("ours bf16", lambda: Ours(args.dir, None, args.new_tokens)),
-                       ("ours int8", lambda: Ours(args.dir, "int8", args.new_tokens)),
-                       ("transformers bf16", lambda: Theirs(args.dir))]:
+    contenders = [("ours bf16", lambda: Ours(args.dir, None, args.new_tokens)),
+                  ("ours int8", lambda: Ours(args.dir, "int8", args.new_tokens))]
+    if args.compiled:
+        contenders.append(("ours int8 compiled", lambda: Ours(args.dir, "int8", args.new_tokens, compile=True)))
+    for name, make in [*contenders, ("transformers bf16", lambda: Theirs(args.dir))]:
         contender = make()
         row = {"open_s": round(contender.open_s, 2), "weight_mib": round(contender.weights["weight_bytes"] / 2**20)}
         if isinstance(contender, Ours):
             row["read_per_token_mib"] = round(contender.weights["bytes_per_token"] / 2**20)
+            if contender.compile_s is not None:
+                row["compile_s"] = round(contender.compile_s, 1)
         row |= measure(contender, args.rounds, args.new_tokens)
         rows[name] = row
         print(f"{name}: {row}", flush=True)

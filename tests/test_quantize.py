@@ -1,4 +1,4 @@
-"""Weight-only int8 (inference/quantize.py): the layer's numerics against the weight it stands
+"""Int8 weights (inference/quantize.py): the layer's numerics against the weight it stands
 for, which layers are replaced, greedy decoding against the unquantized model (our DeepSeek-V3
 Transformer with MLA's absorbed decode, and a Qwen2 LlamaTransformer; eager and compiled), and
 the bytes reported.
@@ -20,7 +20,7 @@ from torch import nn
 from nanoseek import LlamaConfig, LlamaTransformer, Transformer
 from nanoseek.config import preset
 from nanoseek.inference import Engine, SamplingParams
-from nanoseek.inference.quantize import PACKED_MAX_ROWS, QuantizedLinear, quantize_int8, quantize_rows, weight_report
+from nanoseek.inference.quantize import QuantizedLinear, quantize_int8, quantize_rows, weight_report
 
 STEPS = 256
 VOCAB = 512
@@ -102,21 +102,8 @@ def test_the_int8_weight_is_the_nearest_multiple_of_its_rows_scale():
     assert q.qweight.dtype == torch.int8 and q.qweight.abs().max() == 127
 
 
-@pytest.mark.parametrize("rows", [1, PACKED_MAX_ROWS])
-def test_few_rows_equal_the_dequantized_weight_up_to_bf16_activations(rows):
-    linear, q = _layer()
-    x = torch.randn(rows, 96)
-    out = q(x)
-    reference = F.linear(x, q.dequantized(), linear.bias)
-    # bf16 holds 8 significant bits: rounding the activations and the product each errs by at
-    # most 2^-9 of the magnitudes summed, so 2^-7 of them bounds the total with room to spare.
-    bound = 2**-7 * (x.abs() @ q.dequantized().abs().T + linear.bias.abs())
-    assert out.dtype == x.dtype and out.shape == (rows, 40)
-    assert ((out - reference).abs() <= bound).all()
-
-
-@pytest.mark.parametrize("rows", [PACKED_MAX_ROWS + 1, 8, 64])
-def test_more_rows_run_an_exact_int8_gemm_on_per_row_quantized_activations(rows):
+@pytest.mark.parametrize("rows", [1, 5, 64])
+def test_an_exact_int8_gemm_on_per_row_quantized_activations(rows):
     linear, q = _layer()
     x = torch.randn(rows, 96) * torch.linspace(0.1, 10, rows)[:, None]  # rows of different scales
     xq, row_scale = quantize_rows(x)
@@ -131,6 +118,12 @@ def test_more_rows_run_an_exact_int8_gemm_on_per_row_quantized_activations(rows)
     reference = F.linear(x, q.dequantized(), linear.bias)
     bound = row_scale / 2 * q.dequantized().abs().sum(dim=1) + 1e-4 * reference.abs() + 1e-5
     assert out.shape == (rows, 40) and ((out - reference).abs() <= bound).all()
+
+
+def test_the_output_keeps_the_inputs_dtype():
+    _, q = _layer()
+    x = torch.randn(3, 96)
+    assert q(x.bfloat16()).dtype == torch.bfloat16 and q(x).dtype == torch.float32
 
 
 def test_quantize_replaces_the_linear_layers_and_keeps_the_rest():
@@ -190,9 +183,9 @@ def test_weight_report_counts_bytes_held_and_read_per_token():
     # everything is read once per token, except all but one row of the embedding
     assert before["bytes_per_token"] == before["weight_bytes"] - (v - 1) * d * 4
     after = weight_report(quantize_int8(model))
-    # each fp32 weight [N, K] became int8 [N, K] plus an fp32 scale and a bf16 unit per row
-    assert before["weight_bytes"] - after["weight_bytes"] == sum(3 * n * k - 6 * n for n, k in linears)
-    assert before["bytes_per_token"] - after["bytes_per_token"] == sum(3 * n * k - 6 * n for n, k in linears)
+    # each fp32 weight [N, K] became int8 [N, K] plus an fp32 scale per row
+    assert before["weight_bytes"] - after["weight_bytes"] == sum(3 * n * k - 4 * n for n, k in linears)
+    assert before["bytes_per_token"] - after["bytes_per_token"] == sum(3 * n * k - 4 * n for n, k in linears)
 
 
 def test_weight_report_of_deepseek_reads_the_chosen_experts_and_no_mtp():

@@ -112,8 +112,9 @@ class Engine:
     requests. max_len: tokens per request, prompt included (default: the model's
     max_position_embeddings, at most DEFAULT_MAX_LEN). compile: False, True or a torch.compile
     mode for the decode step. speculative: MTP drafts (Transformer only). absorb_prefill:
-    prefill with MLA's absorbed attention (Transformer only). quantize="int8": weight-only int8
-    linear layers (quantize.py), applied to the model in place. Requests stop by default at the
+    prefill with MLA's absorbed attention (Transformer only). quantize="int8": int8 weights
+    and per-token int8 activations in the linear layers (quantize.py), applied to the model in
+    place. Requests stop by default at the
     config's eos_token_id (Llama 3's config.json lists several)."""
 
     def __init__(

@@ -1,4 +1,4 @@
-"""Weight-only int8 for decoding, and what a model's weights weigh.
+"""Int8 weights for decoding, and what a model's weights weigh.
 
     quantize_int8     every eligible nn.Linear -> QuantizedLinear, in place
     QuantizedLinear   int8 weight [N, K] with one fp32 scale per output row (per channel)
@@ -13,14 +13,14 @@ MoE router (its scores choose the experts), the routed experts (3D tensors, not 
 head tied to the embedding, and MLA's kv_b_proj, whose weight absorbed decode reads directly as
 per-head matrices (model/mla.py): dequantizing it every step would read more bytes than it saves.
 
-The forward returns the input's dtype. Two kernels cover all shapes, chosen by the rows
-(tokens) of a step, as measured on the machine we design for: up to PACKED_MAX_ROWS rows,
-`torch._weight_int8pack_mm` on bf16 activations (reads the int8 weight in place: batch-1
-decoding); above, the activations quantized too, one symmetric int8 scale per row, and
-`torch._int_mm` (an int8 GEMM with exact int32 accumulation), which beats the packed kernel
-(whose time grows with every row past a few) and a dequantized bf16 copy from several streams
-up to whole prompt chunks. That path rounds each activation to within half its row's scale:
-dynamic W8A8, the scheme torchao calls int8 dynamic-activation / int8-weight.
+The forward quantizes its input too, one symmetric int8 scale per row (token), and multiplies
+with `torch._int_mm`, an int8 GEMM with exact int32 accumulation (VNNI dot products where the
+CPU has them): dynamic W8A8, the scheme torchao calls int8 dynamic-activation / int8-weight, and
+llama.cpp's Q8_0 with a row for a block. Each activation rounds to within half its row's scale.
+One kernel for every row count: at batch 1 it also beat the weight-only kernel
+(`torch._weight_int8pack_mm` on bf16 activations) at R1-Distill-Qwen-1.5B's shapes
+(docs/experiments.md), and from several streams up to whole prompt chunks it beats that kernel
+(whose time grows with every row past a few) and a dequantized bf16 copy.
 """
 
 from __future__ import annotations
@@ -32,9 +32,6 @@ from nanoseek.model.mla import MultiHeadLatentAttention
 from nanoseek.model.moe import RoutedExperts
 
 QUANTIZE_MODES = ("int8",)
-# Up to this many rows (tokens in a step) the packed int8 kernel wins; above it, the int8 GEMM
-# on per-row quantized activations (benchmarks/distill.py: batch 1 and 8 streams).
-PACKED_MAX_ROWS = 4
 
 
 class QuantizedLinear(nn.Module):
@@ -45,8 +42,6 @@ class QuantizedLinear(nn.Module):
         self.out_features, self.in_features = qweight.shape
         self.register_buffer("qweight", qweight)  # [N, K] int8
         self.register_buffer("scale", scale)  # [N] fp32
-        # the packed kernel's own scales: ones, so the fp32 scale is applied after, in fp32
-        self.register_buffer("unit", torch.ones(self.out_features, dtype=torch.bfloat16), persistent=False)
         self.bias = None if bias is None else nn.Parameter(bias, requires_grad=False)
 
     @classmethod
@@ -62,13 +57,8 @@ class QuantizedLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [..., K] -> [..., N] in x's dtype."""
-        rows = x.reshape(-1, self.in_features)  # [M, K]
-        if rows.shape[0] <= PACKED_MAX_ROWS:
-            y = torch._weight_int8pack_mm(rows.to(torch.bfloat16), self.qweight, self.unit).float()
-        else:
-            q, row_scale = quantize_rows(rows.float())  # [M, K] int8, [M, 1]
-            y = torch._int_mm(q, self.qweight.t()).float() * row_scale
-        y = y * self.scale  # [M, N]
+        q, row_scale = quantize_rows(x.reshape(-1, self.in_features).float())  # [M, K] int8, [M, 1]
+        y = torch._int_mm(q, self.qweight.t()).float() * row_scale * self.scale  # [M, N]
         if self.bias is not None:
             y = y + self.bias
         return y.to(x.dtype).reshape(*x.shape[:-1], self.out_features)
