@@ -10,11 +10,11 @@ byte-level BPE with the released one's pre-tokenizer and bos/eos ids: enough for
     python benchmarks/distill.py [--dir /tmp/r1-distill-qwen-1.5b] [--new-tokens 32] [--rounds 2]
                                  [--compiled] [--llama-cpp LLAMA_CPP_BUILD_DIR]
 
-Each contender in turn (one 1.5B model in memory at a time): batch-1 decode tok/s (a 16-token
+Each contender in turn, each in a fresh process: batch-1 decode tok/s (a 16-token
 prompt, prefill included), 8 streams (aggregate tok/s), time to first token of a 512-token
 prompt, best of --rounds (the least disturbed); opening times the loader alone (checkpoint to
 model, no import). With --compiled, also ours int8 with compiled decode steps (`nanoseek serve
---compile`): its first round compiles the shapes (minutes, cold), `compile_s` times that warm-up.
+--compile`): a warm-up compiles the shapes first (minutes, cold), `compile_s` times it.
 
 With --llama-cpp (a llama.cpp build folder holding bin/llama-bench and bin/llama-quantize):
 the checkpoint exported by our `export_gguf` to F16, and that quantized to Q8_0 by
@@ -28,9 +28,9 @@ loading: those cells stay empty. Writes benchmarks/results/distill.json.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -219,6 +219,23 @@ def measure(contender, rounds: int, new_tokens: int) -> dict[str, float]:
             "ttft_512_s": round(min(runs["ttft_512_s"]), 2)}
 
 
+CONTENDERS = {"ours bf16": lambda a: Ours(a.dir, None, a.new_tokens),
+              "ours int8": lambda a: Ours(a.dir, "int8", a.new_tokens),
+              "ours int8 compiled": lambda a: Ours(a.dir, "int8", a.new_tokens, compile=True),
+              "transformers bf16": lambda a: Theirs(a.dir)}
+
+
+def measure_row(name: str, args: argparse.Namespace) -> dict:
+    """One contender's row: opening, weights, then `measure`."""
+    contender = CONTENDERS[name](args)
+    row = {"open_s": round(contender.open_s, 2), "weight_mib": round(contender.weights["weight_bytes"] / 2**20)}
+    if isinstance(contender, Ours):
+        row["read_per_token_mib"] = round(contender.weights["bytes_per_token"] / 2**20)
+        if contender.compile_s is not None:
+            row["compile_s"] = round(contender.compile_s, 1)
+    return row | measure(contender, args.rounds, args.new_tokens)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/r1-distill-qwen-1.5b"), help="where the checkpoint is made")
@@ -228,30 +245,26 @@ def main() -> None:
     parser.add_argument("--compiled", action="store_true", help="also ours int8 with compiled decode steps")
     parser.add_argument("--llama-cpp", type=Path, metavar="BUILD_DIR",
                         help="also measure llama.cpp (F16 and Q8_0) with the binaries of this build")
+    parser.add_argument("--measure", choices=tuple(CONTENDERS), help=argparse.SUPPRESS)  # one row, as JSON
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.measure:
+        print(json.dumps(measure_row(args.measure, args)))
+        return
     if not (args.dir / "model.safetensors.index.json").exists():
         print(f"writing a random-weight R1-Distill-Qwen-1.5B checkpoint to {args.dir} ...", flush=True)
         write_checkpoint(args.dir)
     if not (args.dir / "tokenizer.json").exists():
         write_tokenizer(args.dir)
     rows = {}
-    contenders = [("ours bf16", lambda: Ours(args.dir, None, args.new_tokens)),
-                  ("ours int8", lambda: Ours(args.dir, "int8", args.new_tokens))]
-    if args.compiled:
-        contenders.append(("ours int8 compiled", lambda: Ours(args.dir, "int8", args.new_tokens, compile=True)))
-    for name, make in [*contenders, ("transformers bf16", lambda: Theirs(args.dir))]:
-        contender = make()
-        row = {"open_s": round(contender.open_s, 2), "weight_mib": round(contender.weights["weight_bytes"] / 2**20)}
-        if isinstance(contender, Ours):
-            row["read_per_token_mib"] = round(contender.weights["bytes_per_token"] / 2**20)
-            if contender.compile_s is not None:
-                row["compile_s"] = round(contender.compile_s, 1)
-        row |= measure(contender, args.rounds, args.new_tokens)
-        rows[name] = row
-        print(f"{name}: {row}", flush=True)
-        del contender
-        gc.collect()
+    names = ["ours bf16", "ours int8", *(["ours int8 compiled"] if args.compiled else []), "transformers bf16"]
+    for name in names:
+        # each in a process of its own, as llama-bench runs: an engine built after another in one
+        # process decoded slower (docs/experiments.md, 2026-12-04)
+        cmd = [sys.executable, __file__, "--measure", name, "--dir", str(args.dir), "--new-tokens",
+               str(args.new_tokens), "--rounds", str(args.rounds), "--threads", str(args.threads)]
+        rows[name] = json.loads(subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout.splitlines()[-1])
+        print(f"{name}: {rows[name]}", flush=True)
     if args.llama_cpp:
         for name, quantize in [("llama.cpp f16", None), ("llama.cpp q8_0", "Q8_0")]:  # f16 first: q8_0 is made from it
             contender = LlamaCpp(args.llama_cpp, args.dir, quantize)
