@@ -158,7 +158,7 @@ def _add_chat(sub) -> None:
 
 def _add_quantize(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quantize", default=None, metavar="MODE",
-                   help="int8: int8 linear layers, activations quantized per token (a quarter of fp32's weight bytes; default: as stored)")
+                   help="int8: int8 weights and per-token int8 activations in the linear layers (default: as stored)")
 
 
 def _check_quantize(args: argparse.Namespace) -> None:

@@ -114,8 +114,8 @@ class Engine:
     mode for the decode step. speculative: MTP drafts (Transformer only). absorb_prefill:
     prefill with MLA's absorbed attention (Transformer only). quantize="int8": int8 weights
     and per-token int8 activations in the linear layers (quantize.py), applied to the model in
-    place. Requests stop by default at the
-    config's eos_token_id (Llama 3's config.json lists several)."""
+    place. Requests stop by default at the config's eos_token_id (Llama 3's config.json lists
+    several)."""
 
     def __init__(
         self,
