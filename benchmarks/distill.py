@@ -13,7 +13,8 @@ byte-level BPE with the released one's pre-tokenizer and bos/eos ids: enough for
 Each contender in turn, each in a fresh process: batch-1 decode tok/s (a 16-token
 prompt, prefill included), 8 streams (aggregate tok/s), time to first token of a 512-token
 prompt, best of --rounds (the least disturbed); opening times the loader alone (checkpoint to
-model, no import). With --compiled, also ours int8 with compiled decode steps (`nanoseek serve
+model, no import); `weight_mib` is what the weights hold after the run (ours int8 with the copy
+packed for 8 streams). With --compiled, also ours int8 with compiled decode steps (`nanoseek serve
 --compile`): a warm-up compiles the shapes first (minutes, cold), `compile_s` times it.
 
 With --llama-cpp (a llama.cpp build folder holding bin/llama-bench and bin/llama-quantize):
@@ -130,7 +131,6 @@ class Ours:
         self.model = nanoseek.from_pretrained(directory)
         self.open_s = time.perf_counter() - start
         self.engine = Engine(self.model, max_slots=8, max_len=512 + new_tokens + 8, quantize=quantize, compile=compile)
-        self.weights = weight_report(self.model)
         self.compile_s = self.warm_up(new_tokens) if compile else None
 
     def warm_up(self, new_tokens: int) -> float:
@@ -138,6 +138,10 @@ class Ours:
         return timed(lambda: (self.decode(random_prompts(1, 16, 0), new_tokens),
                               self.decode(random_prompts(8, 16, 1), new_tokens),
                               self.first_token(random_prompts(1, 512, 2)[0])))
+
+    @property
+    def weights(self) -> dict[str, int]:
+        return weight_report(self.model)  # after 8 streams, int8 counts the copy packed for them
 
     def decode(self, prompts: list[list[int]], new_tokens: int) -> float:
         params = SamplingParams(max_new_tokens=new_tokens, stop_token_ids=())
@@ -226,14 +230,15 @@ CONTENDERS = {"ours bf16": lambda a: Ours(a.dir, None, a.new_tokens),
 
 
 def measure_row(name: str, args: argparse.Namespace) -> dict:
-    """One contender's row: opening, weights, then `measure`."""
+    """One contender's row: opening, `measure`, and the weights held after it."""
     contender = CONTENDERS[name](args)
+    speeds = measure(contender, args.rounds, args.new_tokens)
     row = {"open_s": round(contender.open_s, 2), "weight_mib": round(contender.weights["weight_bytes"] / 2**20)}
     if isinstance(contender, Ours):
         row["read_per_token_mib"] = round(contender.weights["bytes_per_token"] / 2**20)
         if contender.compile_s is not None:
             row["compile_s"] = round(contender.compile_s, 1)
-    return row | measure(contender, args.rounds, args.new_tokens)
+    return row | speeds
 
 
 def main() -> None:

@@ -20,6 +20,8 @@ from torch import nn
 from nanoseek import LlamaConfig, LlamaTransformer, Transformer
 from nanoseek.config import preset
 from nanoseek.inference import Engine, SamplingParams
+from nanoseek.inference import quantize
+from nanoseek.inference.compile import packed_bytes
 from nanoseek.inference.quantize import QuantizedLinear, quantize_int8, quantize_rows, weight_report
 
 STEPS = 256
@@ -120,6 +122,17 @@ def test_an_exact_int8_gemm_on_per_row_quantized_activations(rows):
     assert out.shape == (rows, 40) and ((out - reference).abs() <= bound).all()
 
 
+@pytest.mark.skipif(not quantize.ONEDNN_INT8, reason="this torch has no oneDNN")
+def test_more_rows_than_a_matvec_take_onednn_with_int_mms_bits(monkeypatch):
+    _, q = _layer()
+    x = torch.randn(9, 96)
+    assert packed_bytes(q.qweight) == 0  # packed on first use
+    packed = q(x)
+    assert packed_bytes(q.qweight) == 40 * 96  # weight_report counts it
+    monkeypatch.setattr(quantize, "ONEDNN_INT8", False)
+    assert torch.equal(q(x), packed)
+
+
 def test_the_output_keeps_the_inputs_dtype():
     _, q = _layer()
     x = torch.randn(3, 96)
@@ -186,6 +199,11 @@ def test_weight_report_counts_bytes_held_and_read_per_token():
     # each fp32 weight [N, K] became int8 [N, K] plus an fp32 scale per row
     assert before["weight_bytes"] - after["weight_bytes"] == sum(3 * n * k - 4 * n for n, k in linears)
     assert before["bytes_per_token"] - after["bytes_per_token"] == sum(3 * n * k - 4 * n for n, k in linears)
+    if quantize.ONEDNN_INT8:  # a forward of several rows packs each int8 weight once more: held, not read
+        model(torch.zeros(1, 3, dtype=torch.long))
+        batched = weight_report(model)
+        assert batched["weight_bytes"] - after["weight_bytes"] == sum(n * k for n, k in linears)
+        assert batched["bytes_per_token"] == after["bytes_per_token"]
 
 
 def test_weight_report_of_deepseek_reads_the_chosen_experts_and_no_mtp():

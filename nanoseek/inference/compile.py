@@ -40,8 +40,8 @@ class SkinnyMatmuls(CustomGraphPass):
             if isinstance(rows, int) and rows <= MATVEC_MAX_ROWS:
                 _replace(graph, node, lambda: _rows_as_reductions(graph, a, b, rows))
             elif not isinstance(rows, int) and _transposed_input(b) and torch.backends.mkldnn.is_available():
-                packed = torch.ops.nanoseek.packed_linear.default
-                _replace(graph, node, lambda: graph.call_function(packed, (a, b.args[0])))
+                linear = torch.ops.nanoseek.packed_linear.default
+                _replace(graph, node, lambda: graph.call_function(linear, (a, b.args[0])))
 
     def uuid(self) -> bytes:
         # Inductor caches compiled graphs keyed on this: any edit to this file is a new pass.
@@ -79,7 +79,7 @@ def _rows_as_reductions(graph: torch.fx.Graph, a: torch.fx.Node, b: torch.fx.Nod
 @torch.library.custom_op("nanoseek::packed_linear", mutates_args=())
 def packed_linear(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """x [M, K] @ weight [N, K].T -> [M, N] through oneDNN, on weight prepacked once."""
-    return torch.ops.mkldnn._linear_pointwise(x.contiguous(), _packed(weight), None, "none", [], "")
+    return torch.ops.mkldnn._linear_pointwise(x.contiguous(), packed(weight), None, "none", [], "")
 
 
 @packed_linear.register_fake
@@ -92,14 +92,25 @@ def _(x, weight):
 _PACKED: dict[int, tuple[weakref.ref, int, torch.Tensor]] = {}
 
 
-def _packed(weight: torch.Tensor) -> torch.Tensor:
-    ref, version, packed = _PACKED.get(id(weight), (None, -1, None))
+def packed(weight: torch.Tensor) -> torch.Tensor:
+    """weight [N, K] in oneDNN's opaque blocked layout for linear layers, packed on first use and
+    again after an in-place change: bf16/fp32 for `_linear_pointwise`, int8 for `qlinear_pointwise`."""
+    ref, version, copy = _PACKED.get(id(weight), (None, -1, None))
     if ref is None or ref() is not weight or version != weight._version:  # new, or changed in place
-        packed = torch.ops.mkldnn._reorder_linear_weight(weight, PACK_BATCH_HINT)
+        if weight.dtype == torch.int8:
+            copy = torch.ops.onednn.qlinear_prepack(weight, [PACK_BATCH_HINT, weight.shape[1]])
+        else:
+            copy = torch.ops.mkldnn._reorder_linear_weight(weight, PACK_BATCH_HINT)
         if ref is None or ref() is not weight:
             weakref.finalize(weight, _PACKED.pop, id(weight), None)  # the copy dies with its weight
-        _PACKED[id(weight)] = (weakref.ref(weight), weight._version, packed)
-    return packed
+        _PACKED[id(weight)] = (weakref.ref(weight), weight._version, copy)
+    return copy
+
+
+def packed_bytes(weight: torch.Tensor) -> int:
+    """Bytes held by weight's packed copy, 0 if it has none."""
+    ref, _, copy = _PACKED.get(id(weight), (None, -1, None))
+    return copy.numel() * copy.element_size() if ref is not None and ref() is weight else 0
 
 
 def compile_step(method, mode: str | None = None):

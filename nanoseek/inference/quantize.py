@@ -14,13 +14,16 @@ head tied to the embedding, and MLA's kv_b_proj, whose weight absorbed decode re
 per-head matrices (model/mla.py): dequantizing it every step would read more bytes than it saves.
 
 The forward quantizes its input too, one symmetric int8 scale per row (token), and multiplies
-with `torch._int_mm`, an int8 GEMM with exact int32 accumulation (VNNI dot products where the
-CPU has them): dynamic W8A8, the scheme torchao calls int8 dynamic-activation / int8-weight, and
-llama.cpp's Q8_0 with a row for a block. Each activation rounds to within half its row's scale.
-One kernel for every row count: at batch 1 it also beat the weight-only kernel
-(`torch._weight_int8pack_mm` on bf16 activations) at R1-Distill-Qwen-1.5B's shapes
-(docs/experiments.md), and from several streams up to whole prompt chunks it beats that kernel
-(whose time grows with every row past a few) and a dequantized bf16 copy.
+with an int8 GEMM with exact int32 accumulation (VNNI dot products where the CPU has them):
+dynamic W8A8, the scheme torchao calls int8 dynamic-activation / int8-weight, and llama.cpp's
+Q8_0 with a row for a block. Each activation rounds to within half its row's scale.
+
+Two kernels, the same bits. Up to MATVEC_MAX_ROWS rows (batch 1, a draft's verification)
+`torch._int_mm` on the int8 weight the layer holds. More rows (several streams, prompt chunks):
+oneDNN's int8 GEMM on a copy of the weight packed on first use (compile.packed), far faster
+there than `_int_mm` (benchmarks/decode_kernels.py). At one row the packed GEMM gains less than
+its copy costs: it would double the int8 weights of every chat. A batching engine holds the
+copy; weight_report counts it.
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from nanoseek.inference.compile import MATVEC_MAX_ROWS, packed, packed_bytes
 from nanoseek.model.mla import MultiHeadLatentAttention
 from nanoseek.model.moe import RoutedExperts
 
 QUANTIZE_MODES = ("int8",)
+ONEDNN_INT8 = torch.backends.mkldnn.is_available()  # else `_int_mm` at every row count
 
 
 class QuantizedLinear(nn.Module):
@@ -58,13 +63,34 @@ class QuantizedLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [..., K] -> [..., N] in x's dtype."""
         q, row_scale = quantize_rows(x.reshape(-1, self.in_features).float())  # [M, K] int8, [M, 1]
-        y = torch._int_mm(q, self.qweight.t()).float() * row_scale * self.scale  # [M, N]
+        if q.shape[0] > MATVEC_MAX_ROWS and ONEDNN_INT8:
+            y = torch.ops.nanoseek.int8_packed_mm(q, self.qweight, self.scale)  # [M, N]
+        else:
+            y = torch._int_mm(q, self.qweight.t()).float() * self.scale
+        y = y * row_scale
         if self.bias is not None:
             y = y + self.bias
         return y.to(x.dtype).reshape(*x.shape[:-1], self.out_features)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+_NO_ZERO_POINTS = torch.zeros(1, dtype=torch.long)  # the weights are symmetric
+
+
+@torch.library.custom_op("nanoseek::int8_packed_mm", mutates_args=())
+def int8_packed_mm(q: torch.Tensor, qweight: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """`_int_mm(q, qweight.T).float() * scale` bit for bit, q [M, K] int8, qweight [N, K] int8 and
+    scale [N] fp32 -> [M, N] fp32: oneDNN's int8 GEMM on qweight packed once."""
+    unsigned = q.view(torch.uint8) ^ 128  # q + 128: oneDNN takes unsigned activations and a zero point
+    return torch.ops.onednn.qlinear_pointwise(unsigned.contiguous(), 1.0, 128, packed(qweight), scale,
+                                              _NO_ZERO_POINTS, None, 1.0, 0, torch.float32, "none", [None], "")
+
+
+@int8_packed_mm.register_fake
+def _(q, qweight, scale):
+    return q.new_empty(q.shape[0], qweight.shape[0], dtype=torch.float32)
 
 
 def quantize_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,10 +120,11 @@ def check_mode(quantize: str | None) -> None:
 
 
 def weight_report(model: nn.Module) -> dict[str, int]:
-    """{"weight_bytes": bytes of all weights held, "bytes_per_token": bytes a decode step reads
-    per token at batch 1}: every matrix once, but one row of an embedding that is not also the
-    output head, and only the chosen share (experts per token / experts) of the routed experts;
-    the MTP modules are not counted in the second (plain decoding does not run them)."""
+    """{"weight_bytes": bytes of all weights held, copies packed for oneDNN included,
+    "bytes_per_token": bytes a decode step reads per token at batch 1}: every matrix once, but
+    one row of an embedding that is not also the output head, and only the chosen share
+    (experts per token / experts) of the routed experts; the MTP modules are not counted in the
+    second (plain decoding does not run them)."""
     held = read = 0.0
     head = getattr(model, "lm_head", None)
     head_weight = model.embed_tokens.weight if head is None else getattr(head, "weight", None)
@@ -108,7 +135,7 @@ def weight_report(model: nn.Module) -> dict[str, int]:
                 continue
             seen.add(id(t))
             size = t.numel() * t.element_size()
-            held += size
+            held += size + packed_bytes(t)  # a copy packed for oneDNN is held, not read
             if owner_name.split(".")[0] == "mtp":
                 continue
             if isinstance(owner, nn.Embedding) and t is not head_weight:

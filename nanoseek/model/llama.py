@@ -188,11 +188,21 @@ class GroupedQueryAttention(nn.Module):
         mask = None
         if cache is not None:
             k, v, mask = cache.update(k, v)  # [B, S, G, E] each, [B, 1, T, S]
-        out = F.scaled_dot_product_attention(
-            q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
-            attn_mask=mask, is_causal=mask is None, enable_gqa=True,
-        )  # [B, H, T, E]
-        return self.o_proj(out.transpose(1, 2).flatten(2))
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # [B, H, T, E], [B, G, S, E] x2
+        if q.shape[2] == 1:
+            out = self._attend_one_token(q, k, v, mask)
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None, enable_gqa=True)
+        return self.o_proj(out.transpose(1, 2).flatten(2))  # out [B, H, T, E]
+
+    def _attend_one_token(self, q, k, v, mask) -> torch.Tensor:
+        """A decode step's attention, q [B, H, 1, E] -> [B, H, 1, E]: a group's H/G query heads
+        are H/G query rows of its key/value head, as in MLA's absorbed decode. The fused CPU
+        kernel is several times faster so than with one row in each of H heads
+        (benchmarks/decode_kernels.py); prompt chunks keep the grouped heads, faster for many rows."""
+        b, h, _, e = q.shape
+        rows = q.view(b, self.n_kv_heads, h // self.n_kv_heads, e)  # [B, G, H/G, E]
+        return F.scaled_dot_product_attention(rows, k, v, attn_mask=mask).view(b, h, 1, e)
 
 
 # ---- the model ----------------------------------------------------------------------------

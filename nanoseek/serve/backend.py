@@ -65,9 +65,10 @@ class ChatModel:
 
     max_slots: requests decoded together (the engine's batch); max_waiting: requests allowed
     to wait for a slot. Beyond max_slots + max_waiting, `admit()` raises QueueFull. compile:
-    compile the decode steps (here, before serving: ~1 min cold, ~10 s cached; then 4-5x the
-    tokens/s at batch 1). quantize="int8": int8 linear layers (quantize.py; the model is
-    quantized in place); `weights` says in one line what the weights hold and read per token."""
+    compile the decode steps (here, before serving: minutes cold, ~10 s cached; then 4-5x the
+    tokens/s at batch 1 on our presets). quantize="int8": int8 linear layers (quantize.py; the
+    model is quantized in place); `weights` says in one line what the weights hold and read per
+    token."""
 
     def __init__(self, model, tokenizer: Tokenizer, *, name: str, max_slots: int = 32, max_waiting: int = 96,
                  max_len: int | None = None, speculative: bool = False, compile: bool = False,

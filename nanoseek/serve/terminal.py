@@ -254,7 +254,7 @@ def main(model_dir: str, *, policy_file: str | None = None, temperature: float |
         pass
     policy = Policy.load(policy_file) if policy_file else Policy()
     if compile:
-        print("compiling the decode steps (~1 min the first time, ~10 s once cached) ...", flush=True)
+        print("compiling the decode steps (minutes the first time, ~10 s once cached) ...", flush=True)
     model = ChatModel.load(model_dir, max_slots=1, max_waiting=0, compile=compile, quantize=quantize)
     print(model.weights, flush=True)
     try:
