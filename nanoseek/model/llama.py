@@ -197,9 +197,9 @@ class GroupedQueryAttention(nn.Module):
 
     def _attend_one_token(self, q, k, v, mask) -> torch.Tensor:
         """A decode step's attention, q [B, H, 1, E] -> [B, H, 1, E]: a group's H/G query heads
-        are H/G query rows of its key/value head, as in MLA's absorbed decode. The fused CPU
-        kernel is several times faster so than with one row in each of H heads
-        (benchmarks/decode_kernels.py); prompt chunks keep the grouped heads, faster for many rows."""
+        are H/G query rows of its key/value head, as in MLA's absorbed decode: the fused CPU
+        kernel runs several times faster so than with one query row in each of H heads
+        (benchmarks/decode_kernels.py). Prompt chunks keep the grouped heads, faster for many rows."""
         b, h, _, e = q.shape
         rows = q.view(b, self.n_kv_heads, h // self.n_kv_heads, e)  # [B, G, H/G, E]
         return F.scaled_dot_product_attention(rows, k, v, attn_mask=mask).view(b, h, 1, e)
