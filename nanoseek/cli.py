@@ -151,7 +151,7 @@ def _add_chat(sub) -> None:
     p.add_argument("--temperature", type=float, default=None, help="default: the checkpoint's generation_config")
     p.add_argument("--max-tokens", type=int, default=None, help="reply length limit (default: the context left)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False,
-                   help="compile the decode steps first (cold: ~1 min for our presets, ~14 min for a 1.5B checkpoint; "
+                   help="compile the decode steps first (cold: ~1 min for our presets, ~10 min for a 1.5B checkpoint; "
                         "~10 s cached; 4-5x faster replies on our presets)")
     _add_quantize(p)
     p.set_defaults(run=_run_chat)
@@ -190,7 +190,7 @@ def _add_serve(sub) -> None:
     p.add_argument("--speculative", action="store_true",
                    help="MTP self-speculative decoding (same output; pays off on deep models, not the 4-layer presets)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
-                   help="compile the decode steps before serving (cold: ~1 min for our presets, ~14 min for a 1.5B "
+                   help="compile the decode steps before serving (cold: ~1 min for our presets, ~10 min for a 1.5B "
                         "checkpoint; ~10 s once cached)")
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="a web page origin (https://app.example) allowed to call the API from a browser; "
