@@ -27,7 +27,6 @@ from nanoseek.model.moe import RoutedExperts
 
 BLOCK = 128  # tile length and block side, as in V3
 INT8_MAX = 127.0
-MIN_INT_MM_ROWS = 17  # torch._int_mm on CPU wants more than 16 rows
 
 
 def quantize_tiles(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -65,10 +64,17 @@ def tiled_int8_matmul(a: torch.Tensor, a_scale: torch.Tensor, b: torch.Tensor, b
 
 def _int_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """int8 [M, k] @ int8 [k, N] -> exact products as fp32 [M, N]."""
-    if a.shape[0] >= MIN_INT_MM_ROWS and a.shape[1] % 8 == 0 and b.shape[1] % 8 == 0:
+    if int_mm_takes(a, b):
         return torch._int_mm(a.contiguous(), b).float()
-    # Too small for the int8 kernel: the same integers in fp32 (exact: |sum| <= 128 * 127^2 < 2^24).
+    # Shapes the int8 kernel refuses: the same integers in fp32 (exact: |sum| <= 128 * 127^2 < 2^24).
     return a.float() @ b.float()
+
+
+def int_mm_takes(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether torch._int_mm multiplies these operands: any shape on the CPU (where few rows,
+    an expert's share of a small batch, still run several times faster than the fp32
+    product); on CUDA more than 16 rows and K and N in multiples of 8."""
+    return a.device.type == "cpu" or (a.shape[0] > 16 and a.shape[1] % 8 == 0 and b.shape[1] % 8 == 0)
 
 
 def _expand_block_scale(scale: torch.Tensor, n: int, dim: int) -> torch.Tensor:
