@@ -31,11 +31,14 @@ from nanoseek.train.trainer import TrainConfig
 STAGES = ("tokenizer", "pretrain", "sft", "rl", "eval", "report")
 TOKENIZER_TASK_CHATS = 3000  # generated task chats the tokenizer is trained on (beside all other text)
 SPEEDRUN_TOP_LEVEL = 3  # the hardest task level the speedrun pretrains on, and so reinforces and evaluates
-# The speedrun's 20 minutes: pretraining and SFT plan the steps that fit these budgets, GRPO stops
-# at its own; tokenizer, evaluation and report take the rest. The step counts below are caps:
-# pretraining's lies above what fits on every CPU measured (so its budget decides: run 51 fit 2,756
-# steps on a CPU with bf16 units), SFT's is what fits on the slowest (docs/experiments.md).
-PRETRAIN_SECONDS, SFT_SECONDS = 600, 150
+# The speedrun's 20 minutes: GRPO stops at its RL_SECONDS; SFT plans the steps that fit SFT_SECONDS
+# (its step count, a cap, is what fits on the slowest CPU measured); pretraining takes the rest.
+# It plans its steps to leave PRETRAIN_RESERVE_STEPS of its own measured steps' time for SFT and
+# evaluation, which run at the same CPU's speed and took less than that on every CPU measured
+# (docs/experiments.md), so a faster CPU pretrains longer as well as faster. Its step cap lies
+# above what fits on every CPU measured. MARGIN_SECONDS covers tokenizer, report and the spread.
+SPEEDRUN_SECONDS, MARGIN_SECONDS, RL_SECONDS, SFT_SECONDS = 1200, 70, 90, 150
+PRETRAIN_SECONDS, PRETRAIN_RESERVE_STEPS = SPEEDRUN_SECONDS - MARGIN_SECONDS - RL_SECONDS, 850
 
 
 @dataclass
@@ -62,8 +65,9 @@ def _profiles() -> dict[str, Callable[[], Profile]]:
             # lr 1e-3, compiled, MTP only in the last tenth (docs/experiments.md); precision "auto" (bf16 on
             # CPUs with bf16 units). SFT compiled too: it reuses pretraining's graphs (same shapes).
             # max_seconds: the 20 minutes hold on slower CPUs too, which train fewer steps (budget.py).
-            pretrain=TrainConfig(steps=3000, lr=1e-3, warmup_steps=20, router_bias_gamma=0.01,
-                                 compile=True, mtp_start=0.9, max_seconds=PRETRAIN_SECONDS, **quiet),
+            pretrain=TrainConfig(steps=6000, lr=1e-3, warmup_steps=20, router_bias_gamma=0.01, compile=True,
+                                 mtp_start=0.9, max_seconds=PRETRAIN_SECONDS,
+                                 reserve_steps=PRETRAIN_RESERVE_STEPS, **quiet),
             pretrain_data=DataConfig(batch_size=8, seq_len=256),
             sft=TrainConfig(steps=200, lr=5e-4, warmup_steps=10, schedule="cosine", router_bias_gamma=0.01,
                             compile=True, max_seconds=SFT_SECONDS, **quiet),
@@ -72,7 +76,7 @@ def _profiles() -> dict[str, Callable[[], Profile]]:
             # more, so a shared prefix drifts; it ran addition as multiplication (docs/experiments.md, runs 44-48).
             rl=GRPOConfig(steps=30, prompts_per_step=8, group_size=8, max_new_tokens=256, lr=2e-5, loss_norm="token",
                           families=("addition", "subtraction", "multiplication", "linear_equation"),
-                          max_difficulty=SPEEDRUN_TOP_LEVEL, max_seconds=90),
+                          max_difficulty=SPEEDRUN_TOP_LEVEL, max_seconds=RL_SECONDS),
             # max_new_tokens: room for every level-3 arithmetic trace with its answer (docs/experiments.md);
             # the longest logic traces still run past it
             eval=EvalConfig(n_per=64, k=1, max_new_tokens=256, difficulty=tuple(range(1, SPEEDRUN_TOP_LEVEL + 1)),
@@ -253,7 +257,8 @@ def _budget_line(name: str, config: TrainConfig, steps: int) -> str:
     """How many of a training stage's steps its time budget let run."""
     if config.max_seconds is None:
         return f"{name}: {steps} steps, no time budget"
-    return f"{name}: {steps} of {config.steps} steps fit its {config.max_seconds:.0f} s budget"
+    kept = f" less {config.reserve_steps:.0f} steps' time kept for the stages after" if config.reserve_steps else ""
+    return f"{name}: {steps} of {config.steps} steps fit its {config.max_seconds:.0f} s budget{kept}"
 
 
 def _train_numbers(result, out_dir: Path) -> dict:

@@ -351,20 +351,21 @@ def test_schedules_say_which_first_steps_do_not_depend_on_the_total():
 
 
 class _Clock:
-    """The budget's clock, advanced by hand: each batch drawn costs `per_batch` seconds."""
+    """The budget's clock, advanced by hand: each batch drawn costs `per_batch` seconds (the
+    first `first_batch`, where given: a step that compiles)."""
 
     def __init__(self):
         self.t = 0.0
 
-    def ticking(self, loader, per_batch=1.0):
-        clock = self
+    def ticking(self, loader, per_batch=1.0, first_batch=None):
+        clock, costs = self, iter([first_batch] if first_batch is not None else [])
 
         class Ticking:
             def __iter__(self):
                 return self
 
             def __next__(self):
-                clock.t += per_batch
+                clock.t += next(costs, per_batch)
                 return next(loader)
 
             def state_dict(self):
@@ -398,6 +399,16 @@ def test_a_budget_plans_fewer_steps_and_still_ends_with_the_decay(clock, tmp_pat
     lrs = [r["lr"] for r in read_metrics(tmp_path / "metrics.jsonl")]
     assert lrs == pytest.approx([cfg.lr * planned(i) for i in range(30)], rel=1e-12)
     assert lrs[-1] == pytest.approx(cfg.lr * cfg.min_lr_ratio)
+
+
+def test_a_budget_keeps_reserved_steps_time_for_the_stages_after(clock):
+    cfg = _cfg(steps=100, warmup_steps=2, max_seconds=40.0, reserve_steps=12)
+    assert train(cfg, _model(), clock.ticking(Synthetic())).step == 28  # 1 s a step: 40 - 12
+    assert train(cfg, _model(), clock.ticking(Synthetic(), per_batch=0.5)).step == 68  # 40 s / 0.5 - 12
+    # a first step that compiles is no step's measure: 5 s of it, then 40 - 5 - 12 s of 1 s steps
+    assert train(cfg, _model(), clock.ticking(Synthetic(), first_batch=5.0)).step == 24
+    with pytest.raises(ValueError, match="reserve_steps"):
+        _cfg(reserve_steps=-1)
 
 
 def test_a_budget_counts_mtp_steps_at_their_flops(clock):

@@ -70,6 +70,7 @@ class TrainConfig:
     mtp_start: float = 0.0  # share of the steps before the MTP modules join the loss (skipped until then)
     precision: str = "auto"  # "fp32" | "bf16" | "int8" | "auto": bf16 where the device has bf16 units (precision.py)
     max_seconds: float | None = None  # wall-time budget over resumes: fewer steps where they do not fit (budget.py)
+    reserve_steps: float = 0.0  # of max_seconds, this many measured steps' time is left for what runs after
 
     def __post_init__(self) -> None:
         self.betas = tuple(self.betas)
@@ -82,6 +83,7 @@ class TrainConfig:
             "save_every": self.save_every >= 0, "keep_last": self.keep_last >= 1,
             "max_bad_steps": self.max_bad_steps >= 1, "log_every": self.log_every >= 0,
             "mtp_start": 0 <= self.mtp_start <= 1, "max_seconds": self.max_seconds is None or self.max_seconds > 0,
+            "reserve_steps": self.reserve_steps >= 0,
         }
         for name, ok in checks.items():
             if not ok:
@@ -310,8 +312,10 @@ class Trainer:
         per_step = (budget.now() - first_step_end) / after_first if after_first else budget.now() - self.session_start
         spent, per_step = distributed.all_reduce(
             torch.tensor([self._seconds(), per_step], dtype=torch.float64, device=self.info.device), "max").tolist()
-        steps = budget.planned_steps(cfg.steps, self.step, cfg.max_seconds - spent, per_step, cfg.mtp_start,
-                                     self.mtp_cost)
+        # After the first step only, `per_step` is mostly compiling: no measure to reserve steps by yet.
+        reserve = cfg.reserve_steps * per_step if after_first else 0.0
+        seconds_left = cfg.max_seconds - spent - reserve
+        steps = budget.planned_steps(cfg.steps, self.step, seconds_left, per_step, cfg.mtp_start, self.mtp_cost)
         if steps != self.steps:
             self._set_steps(steps)
 
